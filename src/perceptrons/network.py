@@ -1,0 +1,246 @@
+"""The multi-layer perceptron: parameters, forward pass, and the whole backward pass.
+
+Conventions (stated once, used everywhere):
+
+- Rows are samples. ``X`` is (N, D); layer ``i`` has ``W{i}`` of shape (fan_in, fan_out) and
+  ``b{i}`` of shape (fan_out,); the logits are (N, C). The course's column vectors are N = 1.
+- Hidden layers: ``h_{i+1} = f(h_i @ W_i + b_i)``; the last layer is linear and feeds a softmax.
+- The loss is the *mean* softmax cross-entropy over the N samples plus an optional L2 term on the
+  weights (not the biases)::
+
+      L = -(1/N) sum_n log softmax(z_n)_{y_n}  +  (alpha / 2) sum_i ||W_i||_F^2
+
+  so ``dL/dW_i`` gains ``alpha * W_i``. ``alpha`` is *not* divided by N (scikit-learn's ``alpha``
+  is; ``PerceptronClassifier`` converts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._validation import as_generator, check_choice, check_labels, check_positive, check_X
+from .activations import ACTIVATIONS, DERIVATIVES
+from .losses import cross_entropy_and_grad, log_softmax, softmax
+
+Array = NDArray[Any]
+Params = dict[str, Array]
+INITS = ("auto", "normal", "he", "glorot")
+
+
+def forward(params: Params, X: Array, activation: str) -> Array:
+    """Logits (N, C) of the network ``params`` on ``X`` (N, D); the fast path, no caches kept."""
+    n_layers = len(params) // 2
+    f = ACTIVATIONS[activation]
+    h = X
+    for i in range(n_layers - 1):
+        h = f(h @ params[f"W{i}"] + params[f"b{i}"])  # (N, H_i)
+    z: Array = h @ params[f"W{n_layers - 1}"] + params[f"b{n_layers - 1}"]  # (N, C)
+    return z
+
+
+def loss_and_grads(
+    params: Params, X: Array, y: NDArray[np.intp], activation: str, alpha: float = 0.0
+) -> tuple[float, Params, Array]:
+    """Mean cross-entropy (+ L2) of ``params`` on (X, y) and its gradient, by backpropagation.
+
+    Parameters
+    ----------
+    params : dict with ``W0, b0, ...``; ``W_i`` (fan_in, fan_out), ``b_i`` (fan_out,)
+    X : ndarray of shape (N, D), already validated
+    y : ndarray of shape (N,), integer labels in [0, C)
+    activation : a key of ``ACTIVATIONS`` for the hidden layers
+    alpha : L2 strength, see the module docstring
+
+    Returns
+    -------
+    loss : float
+    grads : dict with the same keys and shapes as ``params``
+    proba : ndarray of shape (N, C), the softmax probabilities (free by-product, used for accuracy)
+
+    Notes
+    -----
+    With ``dz_L = (softmax(z) - onehot(y)) / N``, for each layer from the last:
+    ``dW_i = h_i^T dz_i + alpha W_i``, ``db_i = sum_n dz_i``, ``dz_{i-1} = (dz_i W_i^T) * f'(h_i)``.
+    """
+    n_layers = len(params) // 2
+    f = ACTIVATIONS[activation]
+    df = DERIVATIVES[activation]
+    hs = [X]
+    for i in range(n_layers - 1):
+        hs.append(f(hs[-1] @ params[f"W{i}"] + params[f"b{i}"]))  # (N, H_i)
+    z = hs[-1] @ params[f"W{n_layers - 1}"] + params[f"b{n_layers - 1}"]  # (N, C)
+    loss, dz, proba = cross_entropy_and_grad(z, y)
+    grads: Params = {}
+    for i in range(n_layers - 1, -1, -1):
+        W = params[f"W{i}"]
+        grads[f"W{i}"] = hs[i].T @ dz  # (fan_in, fan_out)
+        grads[f"b{i}"] = dz.sum(axis=0)  # (fan_out,)
+        if alpha:
+            grads[f"W{i}"] += alpha * W
+        if i:
+            dz = (dz @ W.T) * df(hs[i])  # (N, fan_in)
+    if alpha:
+        loss += 0.5 * alpha * sum(float(np.vdot(params[f"W{i}"], params[f"W{i}"])) for i in range(n_layers))
+    return loss, {k: grads[k] for k in params}, proba
+
+
+def _check_sizes(sizes: Any) -> list[int]:
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a list of ints like [2, 16, 3] (inputs, hidden..., classes), got {sizes!r}.")
+    out = []
+    for s in sizes:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"sizes must hold ints, got {s!r} in {list(sizes)!r}.")
+        if s < 1:
+            raise ValueError(
+                f"every layer size must be >= 1, got {int(s)} in {[int(v) for v in sizes]}; "
+                f"a layer needs at least one unit."
+            )
+        out.append(int(s))
+    if len(out) < 2:
+        raise ValueError(f"sizes needs at least [n_inputs, n_classes], got {out}.")
+    if out[-1] < 2:
+        raise ValueError(f"the last size is the number of classes and must be >= 2, got {out[-1]}.")
+    return out
+
+
+class MLP:
+    """A multi-layer perceptron classifier with softmax output.
+
+    Parameters
+    ----------
+    sizes : list of int, ``[n_inputs, hidden..., n_classes]``; ``[2, 3]`` is a single-layer
+        perceptron, ``[2, 16, 2]`` a two-layer one.
+    activation : ``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"identity"`` or ``"leaky_relu"``
+        (slope 0.01), used by every hidden layer.
+    init : ``"normal"`` (N(0, 1) weights and biases, the course), ``"he"`` (N(0, 2/fan_in),
+        zero biases), ``"glorot"`` (U(+-sqrt(6/(fan_in+fan_out))), zero biases) or ``"auto"``
+        (He for ReLU-like activations, Glorot otherwise).
+    seed : int, Generator or None; the weights are drawn layer by layer, W before b.
+    dtype : float64 (default) or float32.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        init: str = "auto",
+        seed: int | np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        self.sizes = _check_sizes(sizes)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.init = check_choice("init", init, INITS)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}.")
+        rng = as_generator(seed)
+        kind = init if init != "auto" else ("he" if activation in ("relu", "leaky_relu") else "glorot")
+        params: Params = {}
+        for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            if kind == "normal":
+                W = rng.standard_normal((fan_in, fan_out))
+                b = rng.standard_normal(fan_out)
+            elif kind == "he":
+                W = rng.standard_normal((fan_in, fan_out)) * math.sqrt(2.0 / fan_in)
+                b = np.zeros(fan_out)
+            else:
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+                W = rng.uniform(-bound, bound, (fan_in, fan_out))
+                b = np.zeros(fan_out)
+            params[f"W{i}"] = W.astype(self.dtype)
+            params[f"b{i}"] = b.astype(self.dtype)
+        self._params = params
+
+    # -- parameters ---------------------------------------------------------------------------
+    @property
+    def params(self) -> Params:
+        """``{"W0": (fan_in, fan_out), "b0": (fan_out,), ...}``; assign a new dict to replace them."""
+        return self._params
+
+    @params.setter
+    def params(self, new: Params) -> None:
+        expected: dict[str, tuple[int, ...]] = {}
+        for i, (a, b) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            expected[f"W{i}"] = (a, b)
+            expected[f"b{i}"] = (b,)
+        if not isinstance(new, dict) or set(new) != set(expected):
+            got = sorted(new) if isinstance(new, dict) else type(new).__name__
+            raise ValueError(f"params must be a dict with keys {sorted(expected)}, got {got}.")
+        out = {}
+        for k, shape in expected.items():
+            arr = np.asarray(new[k])
+            if arr.shape != shape:
+                raise ValueError(f"params[{k!r}] must have shape {shape}, got {arr.shape}.")
+            arr = np.ascontiguousarray(arr, dtype=self.dtype)
+            if not np.isfinite(arr).all():
+                raise ValueError(f"params[{k!r}] contains NaN or infinity.")
+            out[k] = arr
+        self._params = out
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        return sum(a.size for a in self._params.values())
+
+    def __repr__(self) -> str:
+        layers = " -> ".join(str(s) for s in self.sizes)
+        return (
+            f"MLP({layers}, activation={self.activation!r}, init={self.init!r}, "
+            f"params={self.n_params}, dtype={self.dtype.name})"
+        )
+
+    # -- computation --------------------------------------------------------------------------
+    def _check_X(self, X: Any) -> Array:
+        return check_X(X, self.sizes[0], self.dtype)
+
+    def forward(self, X: Any) -> Array:
+        """Logits of shape (N, C) for ``X`` (N, D)."""
+        return forward(self._params, self._check_X(X), self.activation)
+
+    def predict_proba(self, X: Any) -> Array:
+        """Softmax probabilities of shape (N, C)."""
+        return softmax(self.forward(X))
+
+    def predict_log_proba(self, X: Any) -> Array:
+        """Log-probabilities of shape (N, C), computed stably by log-sum-exp."""
+        return log_softmax(self.forward(X))
+
+    def predict(self, X: Any) -> NDArray[np.intp]:
+        """Most probable class (N,) (argmax of the logits, the same as of the probabilities)."""
+        return np.asarray(self.forward(X).argmax(axis=1), dtype=np.intp)
+
+    def _check_Xy(self, X: Any, y: Any) -> tuple[Array, NDArray[np.intp]]:
+        Xa = self._check_X(X)
+        return Xa, check_labels(y, Xa.shape[0], self.sizes[-1])
+
+    def loss(self, X: Any, y: Any, alpha: float = 0.0) -> float:
+        """Mean cross-entropy (+ ``alpha/2 * sum ||W||^2``) on (X, y); y integer labels or one-hot."""
+        return self.loss_and_grads(X, y, alpha)[0]
+
+    def loss_and_grads(self, X: Any, y: Any, alpha: float = 0.0) -> tuple[float, Params]:
+        """``(loss, grads)``: the loss of :meth:`loss` and its gradient, keyed like ``params``."""
+        Xa, ya = self._check_Xy(X, y)
+        check_positive("alpha", alpha, allow_zero=True)
+        loss, grads, _ = loss_and_grads(self._params, Xa, ya, self.activation, alpha)
+        return loss, grads
+
+    def accuracy(self, X: Any, y: Any) -> float:
+        """Fraction of samples whose predicted class equals the label."""
+        Xa, ya = self._check_Xy(X, y)
+        return float(np.mean(forward(self._params, Xa, self.activation).argmax(axis=1) == ya))
+
+    def copy(self) -> MLP:
+        """An independent copy (same sizes, activation and weights)."""
+        new = object.__new__(MLP)
+        new.__dict__.update(self.__dict__)
+        new._params = {k: v.copy() for k, v in self._params.items()}
+        return new

@@ -1,0 +1,284 @@
+"""The training loop and its record, :class:`History`.
+
+One loop covers the course's protocol (batch size 1, indices drawn with replacement, test accuracy
+every ``eval_every`` steps, a gradient check every step) and ordinary mini-batch training
+(``sampling="epochs"``: a fresh permutation each epoch). Each step:
+
+1. take a batch of indices; 2. compute loss, gradients and probabilities at the current weights;
+3. if asked, gradient-check at those same weights and that same batch; 4. record loss and
+correctness; 5. update the weights; 6. if asked, evaluate on ``eval_data`` (after the update).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._validation import as_generator, check_labels, check_positive, check_X
+from .gradcheck import GradCheckResult, _gradcheck
+from .network import MLP, Params, forward, loss_and_grads
+from .optim import OPTIMIZERS, SGD, Adam
+
+Array = NDArray[Any]
+
+
+@dataclass
+class History:
+    """What happened during :func:`train`. Steps are counted from 1 (the first update is step 1).
+
+    Attributes
+    ----------
+    loss : (steps,) training loss of each step's batch, at the weights *before* its update
+    n_correct : (steps,) how many samples of the batch were classified correctly (same weights)
+    batch_sizes : (steps,) size of each batch
+    test_steps, test_accuracy, test_loss : evaluations on ``eval_data`` after the update of step s
+    gradcheck_steps, gradcheck_error : max relative error of the gradient check at step s
+    time_s : wall-clock seconds spent in :func:`train`
+    """
+
+    loss: Array
+    n_correct: Array
+    batch_sizes: Array
+    test_steps: list[int] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    gradcheck_steps: list[int] = field(default_factory=list)
+    gradcheck_error: list[float] = field(default_factory=list)
+    time_s: float = 0.0
+
+    @property
+    def steps(self) -> int:
+        return int(self.loss.shape[0])
+
+    @property
+    def accuracy(self) -> Array:
+        """Fraction of each step's batch classified correctly."""
+        return self.n_correct / self.batch_sizes
+
+    @property
+    def running_accuracy(self) -> Array:
+        """Running train accuracy: correct / seen over all steps so far (the course's curve)."""
+        return np.cumsum(self.n_correct) / np.cumsum(self.batch_sizes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python version (for JSON)."""
+        return {
+            "loss": self.loss.tolist(),
+            "n_correct": self.n_correct.tolist(),
+            "batch_sizes": self.batch_sizes.tolist(),
+            "test_steps": list(self.test_steps),
+            "test_accuracy": list(self.test_accuracy),
+            "test_loss": list(self.test_loss),
+            "gradcheck_steps": list(self.gradcheck_steps),
+            "gradcheck_error": list(self.gradcheck_error),
+            "time_s": self.time_s,
+        }
+
+    def __repr__(self) -> str:
+        parts = [f"steps={self.steps}"]
+        if self.steps:
+            parts.append(f"final loss={self.loss[-1]:.4g}")
+            parts.append(f"running train acc={self.running_accuracy[-1]:.3f}")
+        if self.test_accuracy:
+            parts.append(f"test acc={self.test_accuracy[-1]:.3f}")
+        if self.gradcheck_error:
+            parts.append(f"max gradcheck err={max(self.gradcheck_error):.2e}")
+        return f"History({', '.join(parts)})"
+
+
+@dataclass
+class StepInfo:
+    """Passed to ``on_step`` after each update: the batch, its loss and gradients, the check."""
+
+    step: int
+    batch: Array
+    loss: float
+    grads: Params
+    gradcheck: GradCheckResult | None
+
+
+def _schedule(
+    sampling: str | Sequence[int] | Array,
+    n: int,
+    batch_size: int,
+    steps: int | None,
+    epochs: int | None,
+    rng: np.random.Generator,
+) -> tuple[int, Callable[[int], Array]]:
+    """Return (number of steps, step -> batch indices)."""
+    if not isinstance(sampling, str):
+        order = np.asarray(sampling)
+        if order.ndim != 1 or order.dtype.kind not in "iu" or order.size == 0:
+            raise ValueError(
+                f"sampling must be 'replacement', 'epochs' or a non-empty 1-D array of sample indices, "
+                f"got {type(sampling).__name__} with shape {order.shape}."
+            )
+        if order.min() < 0 or order.max() >= n:
+            raise ValueError(f"sampling indices must lie in [0, {n}), got values from {order.min()} to {order.max()}.")
+        total = math.ceil(order.size / batch_size)
+        if steps is not None and steps != total:
+            raise ValueError(f"steps={steps} disagrees with the {order.size} given indices at batch size {batch_size}.")
+        return total, lambda s: order[s * batch_size : (s + 1) * batch_size]
+    if sampling == "replacement":
+        if steps is None:
+            if epochs is None:
+                raise ValueError("give steps= (or epochs=) to say how long to train.")
+            steps = epochs * math.ceil(n / batch_size)
+        check_positive("steps", steps, integer=True)
+        order = rng.integers(0, n, size=steps * batch_size)
+        return steps, lambda s: order[s * batch_size : (s + 1) * batch_size]
+    if sampling == "epochs":
+        per_epoch = math.ceil(n / batch_size)
+        if steps is None:
+            if epochs is None:
+                raise ValueError("give epochs= (or steps=) to say how long to train.")
+            check_positive("epochs", epochs, integer=True)
+            steps = epochs * per_epoch
+        check_positive("steps", steps, integer=True)
+        perm: list[Array] = []
+
+        def batch(s: int) -> Array:
+            epoch, j = divmod(s, per_epoch)
+            if j == 0:
+                perm[:] = [rng.permutation(n)]
+            return perm[0][j * batch_size : (j + 1) * batch_size]
+
+        return steps, batch
+    raise ValueError(f"sampling must be 'replacement', 'epochs' or an array of indices, got {sampling!r}.")
+
+
+def train(
+    net: MLP,
+    X: Any,
+    y: Any,
+    *,
+    optimizer: str = "sgd",
+    lr: float = 0.01,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    batch_size: int | None = 1,
+    sampling: str | Sequence[int] | Array = "replacement",
+    steps: int | None = None,
+    epochs: int | None = None,
+    alpha: float = 0.0,
+    eval_data: tuple[Any, Any] | None = None,
+    eval_every: int = 10,
+    gradcheck_every: int = 0,
+    gradcheck_h: float = 1e-5,
+    seed: int | np.random.Generator | None = None,
+    on_step: Callable[[StepInfo], None] | None = None,
+    opt: SGD | Adam | None = None,
+) -> History:
+    """Train ``net`` in place on (X, y) and return its :class:`History`.
+
+    Parameters
+    ----------
+    net : MLP, updated in place
+    X : (N, D) array; y : labels (N,) or one-hot (N, C)
+    optimizer : ``"sgd"`` (with ``momentum``/``nesterov``) or ``"adam"``; ``lr`` its learning rate
+    batch_size : 1 (the course) up to N; ``None`` means the whole set
+    sampling : ``"replacement"`` (the course: ``steps`` batches of indices drawn with replacement),
+        ``"epochs"`` (a fresh permutation each epoch), or an explicit 1-D array of indices
+    steps, epochs : how long to train (one of them)
+    alpha : L2 strength (see :mod:`perceptrons.network`)
+    eval_data : (X_test, y_test), evaluated after the update of steps 1, 1 + eval_every, ... and
+        after the last step
+    gradcheck_every : if > 0, gradient-check the batch every that many steps, at the same weights
+        as the step's analytic gradient (before the update)
+    seed : int or Generator for the sample order
+    on_step : optional callback receiving a :class:`StepInfo` after each update
+    opt : an optimiser object to continue with (keeps its state across calls)
+
+    Raises
+    ------
+    FloatingPointError
+        if the loss becomes NaN or infinite; the network keeps the last weights whose loss was finite.
+    """
+    Xa = check_X(X, net.sizes[0], net.dtype)
+    ya = check_labels(y, Xa.shape[0], net.sizes[-1])
+    n = Xa.shape[0]
+    if batch_size is None:
+        batch_size = n
+    check_positive("batch_size", batch_size, integer=True)
+    batch_size = min(int(batch_size), n)
+    check_positive("eval_every", eval_every, integer=True)
+    check_positive("gradcheck_every", gradcheck_every, integer=True, allow_zero=True)
+    check_positive("alpha", alpha, allow_zero=True)
+    if opt is None:
+        if optimizer == "sgd":
+            opt = SGD(lr, momentum, nesterov)
+        elif optimizer == "adam":
+            opt = Adam(lr)
+        else:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}.")
+    Xt = yt = None
+    if eval_data is not None:
+        if not isinstance(eval_data, (tuple, list)) or len(eval_data) != 2:
+            raise TypeError("eval_data must be a pair (X_test, y_test).")
+        Xt = check_X(eval_data[0], net.sizes[0], net.dtype, name="X_test")
+        yt = check_labels(eval_data[1], Xt.shape[0], net.sizes[-1], name="y_test")
+    rng = as_generator(seed)
+    total, batch_of = _schedule(sampling, n, batch_size, steps, epochs, rng)
+
+    hist = History(
+        loss=np.empty(total),
+        n_correct=np.empty(total, dtype=np.int64),
+        batch_sizes=np.empty(total, dtype=np.int64),
+    )
+    params = net.params
+    act = net.activation
+    backup = {k: v.copy() for k, v in params.items()}
+    t0 = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+        for s in range(total):
+            idx = batch_of(s)
+            xb = Xa[idx]
+            yb = ya[idx]
+            loss, grads, proba = loss_and_grads(params, xb, yb, act, alpha)
+            if not math.isfinite(loss):
+                for k, v in backup.items():
+                    np.copyto(params[k], v)
+                hist.loss, hist.n_correct, hist.batch_sizes = hist.loss[:s], hist.n_correct[:s], hist.batch_sizes[:s]
+                hist.time_s = time.perf_counter() - t0
+                if s == 0:
+                    msg = (
+                        f"training diverged at step 1: the loss at the initial weights is {loss}. "
+                        f"Scale the inputs (e.g. standardise X) or use a smaller init."
+                    )
+                else:
+                    msg = (
+                        f"training diverged at step {s + 1}: the loss became {loss}. The network keeps the "
+                        f"weights it had before the update of step {s}, the last with a finite loss. Lower "
+                        f"the learning rate (now {opt.lr:g}), e.g. to {opt.lr / 10:g}."
+                    )
+                err = FloatingPointError(msg)
+                err.history = hist  # type: ignore[attr-defined]
+                raise err
+            check = None
+            if gradcheck_every and s % gradcheck_every == 0:
+                check = _gradcheck(params, xb, yb, act, alpha, gradcheck_h)
+                hist.gradcheck_steps.append(s + 1)
+                hist.gradcheck_error.append(check.max_rel_error)
+            hist.loss[s] = loss
+            hist.n_correct[s] = int(np.count_nonzero(proba.argmax(axis=1) == yb))
+            hist.batch_sizes[s] = idx.shape[0]
+            for k, v in params.items():
+                np.copyto(backup[k], v)
+            opt.step(params, grads)
+            if on_step is not None:
+                on_step(StepInfo(s + 1, idx, loss, grads, check))
+            if Xt is not None and yt is not None and (s % eval_every == 0 or s == total - 1):
+                z = forward(params, Xt, act)
+                hist.test_steps.append(s + 1)
+                hist.test_accuracy.append(float(np.mean(z.argmax(axis=1) == yt)))
+                shifted = z - z.max(axis=1, keepdims=True)
+                lp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+                hist.test_loss.append(float(-lp[np.arange(yt.shape[0]), yt].mean()))
+    hist.time_s = time.perf_counter() - t0
+    return hist
