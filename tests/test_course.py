@@ -118,11 +118,11 @@ def test_train_two_layer_matches_the_transcribed_notebook(act):
 
 
 def test_global_random_state_is_untouched():
-    np.random.seed(123)
-    before = np.random.random()
-    np.random.seed(123)
+    np.random.seed(123)  # noqa: NPY002 (the test is about the global state)
+    before = np.random.random()  # noqa: NPY002
+    np.random.seed(123)  # noqa: NPY002 (the test is about the global state)
     course.train_two_layer(*_data("moons"), 0.1, 4, n_it=20)
-    assert np.random.random() == before
+    assert np.random.random() == before  # noqa: NPY002
 
 
 def test_notebook_helpers_by_hand():

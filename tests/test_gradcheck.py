@@ -5,8 +5,9 @@ import importlib
 import numpy as np
 import pytest
 
-gc = importlib.import_module("perceptrons.gradcheck")
 from perceptrons import MLP, gradcheck
+
+gc = importlib.import_module("perceptrons.gradcheck")
 
 
 def loop_central_differences(net, X, y, h):

@@ -58,6 +58,12 @@ class ParamCheck:
         return tuple(int(i) for i in np.unravel_index(int(err.argmax()), err.shape))
 
     @property
+    def norm_rel_error(self) -> float:
+        """``||a - n|| / max(1e-8, ||a|| + ||n||)`` over the entries not at a kink."""
+        a, n = self.analytic[~self.kink], self.numeric[~self.kink]
+        return float(np.linalg.norm(a - n) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(n)))
+
+    @property
     def max_abs_error(self) -> float:
         d = np.abs(self.analytic - self.numeric)[~self.kink]
         return float(d.max()) if d.size else 0.0
@@ -79,6 +85,13 @@ class GradCheckResult:
         return max((c.max_rel_error for c in self.checks.values()), default=0.0)
 
     @property
+    def norm_rel_error(self) -> float:
+        """Normwise relative error ``||a - n|| / max(1e-8, ||a|| + ||n||)`` over all non-kink entries."""
+        a = np.concatenate([c.analytic[~c.kink] for c in self.checks.values()])
+        n = np.concatenate([c.numeric[~c.kink] for c in self.checks.values()])
+        return float(np.linalg.norm(a - n) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(n)))
+
+    @property
     def per_param(self) -> dict[str, tuple[float, tuple[int, ...]]]:
         """name -> (max relative error, index of the worst entry), kinks excluded."""
         return {k: (c.max_rel_error, c.worst_index) for k, c in self.checks.items()}
@@ -95,12 +108,13 @@ class GradCheckResult:
     def __str__(self) -> str:
         lines = [
             f"gradient check: central differences, h={self.h:g}, float64, loss={self.loss:.6g}",
-            f"{'param':<6} {'shape':<10} {'max rel err':>12} {'worst':>9} {'max abs err':>12} {'kinks':>6}",
+            f"{'param':<6} {'shape':<10} {'max rel err':>12} {'worst':>9} {'max abs err':>12} {'norm rel err':>13} "
+            f"{'kinks':>6}",
         ]
         for c in self.checks.values():
             lines.append(
                 f"{c.name:<6} {str(c.analytic.shape):<10} {c.max_rel_error:>12.3e} "
-                f"{str(c.worst_index):>9} {c.max_abs_error:>12.3e} {int(c.kink.sum()):>6}"
+                f"{str(c.worst_index):>9} {c.max_abs_error:>12.3e} {c.norm_rel_error:>13.3e} {int(c.kink.sum()):>6}"
             )
         verdict = "PASSED" if self.passed else "FAILED"
         lines.append(

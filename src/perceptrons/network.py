@@ -238,6 +238,19 @@ class MLP:
         Xa, ya = self._check_Xy(X, y)
         return float(np.mean(forward(self._params, Xa, self.activation).argmax(axis=1) == ya))
 
+    def save(self, path: Any) -> None:
+        """Save to ``path`` (``.npz`` with JSON metadata, written atomically); read back with ``perceptrons.load``."""
+        from .io import save_arrays
+
+        meta = {
+            "kind": "MLP",
+            "sizes": self.sizes,
+            "activation": self.activation,
+            "init": self.init,
+            "dtype": self.dtype.name,
+        }
+        save_arrays(path, self._params, meta)
+
     def copy(self) -> MLP:
         """An independent copy (same sizes, activation and weights)."""
         new = object.__new__(MLP)

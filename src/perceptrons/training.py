@@ -38,7 +38,8 @@ class History:
     n_correct : (steps,) how many samples of the batch were classified correctly (same weights)
     batch_sizes : (steps,) size of each batch
     test_steps, test_accuracy, test_loss : evaluations on ``eval_data`` after the update of step s
-    gradcheck_steps, gradcheck_error : max relative error of the gradient check at step s
+    gradcheck_steps, gradcheck_error : max entrywise relative error of the gradient check at step s
+    gradcheck_norm_error : the normwise relative error of the same check
     time_s : wall-clock seconds spent in :func:`train`
     """
 
@@ -50,6 +51,7 @@ class History:
     test_loss: list[float] = field(default_factory=list)
     gradcheck_steps: list[int] = field(default_factory=list)
     gradcheck_error: list[float] = field(default_factory=list)
+    gradcheck_norm_error: list[float] = field(default_factory=list)
     time_s: float = 0.0
 
     @property
@@ -77,6 +79,7 @@ class History:
             "test_loss": list(self.test_loss),
             "gradcheck_steps": list(self.gradcheck_steps),
             "gradcheck_error": list(self.gradcheck_error),
+            "gradcheck_norm_error": list(self.gradcheck_norm_error),
             "time_s": self.time_s,
         }
 
@@ -265,6 +268,7 @@ def train(
                 check = _gradcheck(params, xb, yb, act, alpha, gradcheck_h)
                 hist.gradcheck_steps.append(s + 1)
                 hist.gradcheck_error.append(check.max_rel_error)
+                hist.gradcheck_norm_error.append(check.norm_rel_error)
             hist.loss[s] = loss
             hist.n_correct[s] = int(np.count_nonzero(proba.argmax(axis=1) == yb))
             hist.batch_sizes[s] = idx.shape[0]

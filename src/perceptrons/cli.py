@@ -1,0 +1,226 @@
+"""Command line: ``perceptrons report | train | gradcheck``. Argument wiring only.
+
+A user mistake ends with a one-line ``error: ...`` on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+USER_ERRORS = (ValueError, TypeError, FloatingPointError, FileNotFoundError, PermissionError, IsADirectoryError)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+
+    def __call__(self, msg: str, frac: float) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(round(frac * width))
+        line = (
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {frac * 100:3.0f}% {time.perf_counter() - self.t0:5.1f}s {msg}"
+        )
+        sys.stderr.write(line[:110].ljust(110))
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    items = tuple(x.strip().lower() for x in text.split(",") if x.strip())
+    bad = [x for x in items if x not in ("html", "pdf")]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"--format takes a comma-separated list of html and pdf, got {text!r}")
+    return items
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected hidden sizes like 16 or 16,8, got {text!r}") from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    from .study import StudyConfig, run_study
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} exists and is not a directory; choose another path.")
+    progress = _Progress(sys.stderr.isatty() and not args.quiet)
+    study = run_study(StudyConfig(seed=args.seed, quick=args.quick), progress)
+    written = write_report(study, out, args.format)
+    progress.done()
+    main_file = written.get("html") or written.get("pdf") or written["metrics"]
+    print(f"report written to {main_file.resolve()} ({study.metrics['total_time_s']:.1f} s)")
+    return 0
+
+
+def _load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
+    from .datasets import load_csv, make
+
+    if args.csv:
+        X, y, classes = load_csv(args.csv, label=args.label)
+        return X, y, len(classes)
+    kw = {"k": args.classes} if args.data in ("blobs", "spiral") and args.classes else {}
+    X, y = make(args.data, n=args.n, noise=args.noise, seed=args.seed, **kw)
+    return X, y, int(y.max()) + 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .datasets import train_test_split
+    from .network import MLP
+    from .training import train
+
+    X, y, n_classes = _load_data(args)
+    if n_classes < 2:
+        raise ValueError(f"the data has a single class; a classifier needs at least 2, got {n_classes}.")
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=args.test_size, seed=args.seed)
+    net = MLP([X.shape[1], *args.hidden, n_classes], activation=args.activation, init=args.init, seed=args.seed)
+    sampling = "replacement" if args.steps else "epochs"
+    hist = train(
+        net,
+        Xtr,
+        ytr,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        batch_size=args.batch_size,
+        sampling=sampling,
+        steps=args.steps or None,
+        epochs=None if args.steps else args.epochs,
+        alpha=args.alpha,
+        eval_data=(Xte, yte),
+        eval_every=args.eval_every,
+        seed=args.seed,
+    )
+    print(net)
+    print(f"steps {hist.steps}, time {hist.time_s:.2f} s")
+    print(
+        f"final batch loss {hist.loss[-1]:.4f}, train loss {net.loss(Xtr, ytr):.4f}, test loss {hist.test_loss[-1]:.4f}"
+    )
+    print(f"train accuracy {net.accuracy(Xtr, ytr):.4f}, test accuracy {hist.test_accuracy[-1]:.4f}")
+    if args.plot:
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_decision_boundary, plot_history
+
+        fig = plt.figure(figsize=(14, 4))
+        axs = fig.subplots(1, 3)
+        plot_history(hist, axes=axs[:2], window=max(1, hist.steps // 20))
+        if X.shape[1] == 2:
+            plot_decision_boundary(net, Xte, yte, ax=axs[2], title="decision function (test points)")
+        else:
+            axs[2].text(0.5, 0.5, f"no boundary plot: {X.shape[1]} features", ha="center")
+            axs[2].axis("off")
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=110)
+        print(f"plot written to {args.plot}")
+    if args.save:
+        net.save(args.save)
+        print(f"model saved to {args.save}")
+    return 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from .gradcheck import gradcheck
+    from .network import MLP
+
+    X, y, n_classes = _load_data(args)
+    net = MLP([X.shape[1], *args.hidden, n_classes], activation=args.activation, init=args.init, seed=args.seed)
+    res = gradcheck(net, X[: args.batch], y[: args.batch], h=args.h)
+    print(net)
+    print(res)
+    return 0 if res.passed else 1
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    from .datasets import DATASETS
+
+    g = p.add_argument_group("data")
+    g.add_argument("--data", default="moons", choices=sorted(DATASETS), help="built-in data set (default moons)")
+    g.add_argument("--csv", help="a CSV file with a header row instead of a built-in data set")
+    g.add_argument("--label", default="-1", help="label column of the CSV: name or index (default last)")
+    g.add_argument("--n", type=int, default=300, help="number of points (default 300)")
+    g.add_argument("--noise", type=float, default=None, help="noise of the data set (default: its own)")
+    g.add_argument("--classes", type=int, default=None, help="classes for blobs and spiral")
+    m = p.add_argument_group("network")
+    m.add_argument("--hidden", type=_sizes, default=[16], help="hidden sizes, e.g. 16 or 16,8; '' for none")
+    m.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid", "identity", "leaky_relu"])
+    m.add_argument("--init", default="auto", choices=["auto", "normal", "he", "glorot"])
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed for data, weights and sample order (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perceptrons", description="Perceptrons from scratch: study, train, check.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("report", help="run the course study and write the report (HTML, PDF, PNG, metrics.json)")
+    p.add_argument("--out", default="perceptrons-report", help="output directory (default perceptrons-report/)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the whole study (default 0)")
+    p.add_argument("--quick", action="store_true", help="fewer seeds and steps (for tests)")
+    p.add_argument("--format", type=_formats, default=("html", "pdf"), help="html,pdf (default both)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("train", help="train one network and print its metrics")
+    _data_args(p)
+    o = p.add_argument_group("training")
+    o.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    o.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    o.add_argument("--momentum", type=float, default=0.0)
+    o.add_argument("--alpha", type=float, default=0.0, help="L2 strength")
+    o.add_argument("--batch-size", type=int, default=1, help="batch size (default 1, the course)")
+    o.add_argument("--steps", type=_nonneg_int, default=0, help="steps with indices drawn with replacement")
+    o.add_argument("--epochs", type=int, default=20, help="epochs of shuffled mini-batches (if --steps is 0)")
+    o.add_argument("--eval-every", type=int, default=10)
+    o.add_argument("--test-size", type=float, default=0.25)
+    o.add_argument("--plot", help="write curves and the decision boundary to this PNG file")
+    o.add_argument("--save", help="save the trained model to this .npz file")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("gradcheck", help="print the per-parameter gradient-check table of a network")
+    _data_args(p)
+    p.add_argument("--batch", type=int, default=16, help="samples in the checked batch")
+    p.add_argument("--h", type=float, default=1e-5, help="step of the central differences")
+    p.set_defaults(func=cmd_gradcheck)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "label", None) is not None and args.label.lstrip("-").isdigit():
+        args.label = int(args.label)
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
