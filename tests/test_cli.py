@@ -95,3 +95,75 @@ def test_csv_training_end_to_end(tmp_path):
     proc = run("train", "--csv", str(p), "--label", "answer", "--hidden", "", "--epochs", "50", check=True)
     assert "MLP(3 -> 2" in proc.stdout
     assert float(proc.stdout.split("test accuracy ")[1].split()[0]) > 0.85
+
+
+def test_evaluate_a_saved_model(tmp_path):
+    model = tmp_path / "m.npz"
+    run(
+        "train",
+        "--data",
+        "circles",
+        "--hidden",
+        "16",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "8",
+        "--save",
+        str(model),
+        check=True,
+    )
+    proc = run("evaluate", str(model), "--data", "circles", "--seed", "5", check=True)
+    assert float(proc.stdout.split("accuracy ")[1].split(",")[0]) > 0.8
+
+
+CATALOGUE = [
+    (["train", "--batch-size", "0"], "batch_size"),
+    (["train", "--momentum", "1"], "momentum"),
+    (["train", "--alpha", "-1"], "alpha"),
+    (["train", "--n", "0"], "n must be > 0"),
+    (["train", "--noise", "-0.5"], "noise"),
+    (["train", "--epochs", "0"], "epochs"),
+    (["train", "--test-size", "1.5"], "test_size"),
+    (["train", "--data", "blobs", "--classes", "1", "--hidden", ""], "at least"),
+    (["gradcheck", "--h", "0"], "h must be > 0"),
+    (["evaluate", "/nonexistent.npz"], "does not exist"),
+]
+
+
+@pytest.mark.parametrize("args, words", CATALOGUE)
+def test_catalogue_of_bad_arguments(args, words):
+    proc = run(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert words in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("a,b,y\n1,2,0\n,3,1\n", "line 3, column 1"),
+        ("a,b,y\n1,2,0\n3,1\n", "ragged"),
+        ("a,b,y\n1,2,0\n3,inf,1\n", "finite"),
+        ("a,b,y\n1,2,0\n1,2,0\n", "single class"),
+        ("", "at least one data row"),
+    ],
+)
+def test_catalogue_of_bad_csv_files(tmp_path, content, words):
+    p = tmp_path / "d.csv"
+    p.write_text(content)
+    proc = run("train", "--csv", str(p), "--label", "y")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and words in proc.stderr, proc.stderr
+
+
+def test_bad_model_files_on_the_cli(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip at all")
+    proc = run("evaluate", str(bad))
+    assert proc.returncode == 2 and "bad.npz" in proc.stderr and "Traceback" not in proc.stderr
+    model = tmp_path / "m.npz"
+    perceptrons.MLP([3, 4, 2], seed=0).save(model)
+    before = model.read_bytes()
+    proc = run("evaluate", str(model), "--data", "moons")
+    assert proc.returncode == 2 and "2 features, but the model" in proc.stderr
+    assert model.read_bytes() == before

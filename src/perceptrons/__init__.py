@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import datasets
+from .estimator import PerceptronClassifier
 from .gradcheck import GradCheckResult, gradcheck
 from .io import load
 from .network import MLP, loss_and_grads
@@ -12,6 +13,7 @@ from .training import History, train
 __version__ = "0.1.0"
 __all__ = [
     "MLP",
+    "PerceptronClassifier",
     "SGD",
     "Adam",
     "GradCheckResult",

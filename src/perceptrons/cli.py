@@ -156,6 +156,29 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0 if res.passed else 1
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .io import load
+    from .network import MLP
+
+    model = load(args.model)
+    X, y, _ = _load_data(args)
+    if isinstance(model, MLP):
+        n_in = model.sizes[0]
+        if X.shape[1] != n_in:
+            raise ValueError(f"the data has {X.shape[1]} features, but the model in {args.model} expects {n_in}.")
+        print(model)
+        print(f"accuracy {model.accuracy(X, y):.4f}, loss {model.loss(X, y):.4f} on {len(y)} samples")
+    else:
+        if args.csv:
+            from .datasets import load_csv
+
+            X, labels, classes = load_csv(args.csv, label=args.label)
+            y = classes[labels]
+        print(f"PerceptronClassifier({model.net_})")
+        print(f"accuracy {model.score(X, y):.4f} on {len(y)} samples")
+    return 0
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
     from .datasets import DATASETS
 
@@ -199,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--plot", help="write curves and the decision boundary to this PNG file")
     o.add_argument("--save", help="save the trained model to this .npz file")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy of a saved model (perceptrons.load format) on data")
+    p.add_argument("model", help="a model file written by --save, MLP.save or PerceptronClassifier.save")
+    _data_args(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("gradcheck", help="print the per-parameter gradient-check table of a network")
     _data_args(p)

@@ -251,8 +251,9 @@ def train(
                 hist.time_s = time.perf_counter() - t0
                 if s == 0:
                     msg = (
-                        f"training diverged at step 1: the loss at the initial weights is {loss}. "
-                        f"Scale the inputs (e.g. standardise X) or use a smaller init."
+                        f"the loss at the starting weights is {loss}: the inputs are too large for these "
+                        f"weights (standardise X), or an earlier run diverged (lower the learning rate, now "
+                        f"{opt.lr:g})."
                     )
                 else:
                     msg = (
