@@ -88,3 +88,10 @@ def test_table_lists_every_parameter():
     text = str(gradcheck(net, np.ones((2, 2)), [0, 1]))
     for k in ("W0", "b0", "W1", "b1", "PASSED"):
         assert k in text
+
+
+def test_passes_with_l1_and_l2():
+    net = MLP([3, 5, 4], activation="sigmoid", seed=2)
+    X = np.random.default_rng(2).standard_normal((6, 3))
+    res = gradcheck(net, X, [0, 1, 2, 3, 0, 1], alpha=0.1, l1=0.05)
+    assert res.passed and res.norm_rel_error < 1e-8

@@ -129,8 +129,8 @@ def test_params_assignment_changes_network_and_predict_paths_agree():
     z = np.tanh(X @ new["W0"] + 0.5) @ new["W1"] + 0.5
     np.testing.assert_allclose(net.forward(X), z, rtol=1e-15)
     np.testing.assert_allclose(net.predict_proba(X), np.exp(net.predict_log_proba(X)), rtol=1e-14)
-    _, _, proba = loss_and_grads(net.params, X, np.zeros(10, dtype=np.intp), "tanh")
-    np.testing.assert_array_equal(proba, net.predict_proba(X))
+    _, _, logits = loss_and_grads(net.params, X, np.zeros(10, dtype=np.intp), "tanh")
+    np.testing.assert_array_equal(logits, net.forward(X))
     assert (net.predict(X) == net.predict_proba(X).argmax(1)).all()
 
 
@@ -191,3 +191,14 @@ def test_bad_data(X, y, exc, words):
     net = MLP([2, 3], seed=0)
     with pytest.raises(exc, match=words):
         net.loss_and_grads(X, y)
+
+
+def test_l1_term_is_l1_times_sum_of_absolute_weights():
+    net = MLP([3, 4, 2], activation="tanh", seed=1)
+    X = np.ones((2, 3))
+    y = np.array([0, 1])
+    total = sum(np.abs(net.params[k]).sum() for k in ("W0", "W1"))
+    assert net.loss(X, y, l1=0.2) == pytest.approx(net.loss(X, y) + 0.2 * total, rel=1e-14)
+    _, g = net.loss_and_grads(X, y, l1=0.2)
+    _, g0 = net.loss_and_grads(X, y)
+    np.testing.assert_allclose(g["W1"] - g0["W1"], 0.2 * np.sign(net.params["W1"]), rtol=1e-12)

@@ -119,7 +119,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(net)
     print(f"steps {hist.steps}, time {hist.time_s:.2f} s")
     print(
-        f"final batch loss {hist.loss[-1]:.4f}, train loss {net.loss(Xtr, ytr):.4f}, test loss {hist.test_loss[-1]:.4f}"
+        f"final batch loss {hist.loss[-1]:.4f}, train loss {net.loss(Xtr, ytr):.4f}, test loss {net.loss(Xte, yte):.4f}"
     )
     print(f"train accuracy {net.accuracy(Xtr, ytr):.4f}, test accuracy {hist.test_accuracy[-1]:.4f}")
     if args.plot:
@@ -179,6 +179,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_playground(args: argparse.Namespace) -> int:
+    try:
+        from .playground.server import serve
+    except ImportError as exc:
+        raise ValueError(f"the playground needs aiohttp ({exc}); pip install aiohttp") from None
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be in 1..65535, got {args.port}.")
+    try:
+        serve(args.host, args.port, open_browser=not args.no_browser)
+    except OSError as exc:
+        raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc.strerror}); choose another --port.") from None
+    return 0
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
     from .datasets import DATASETS
 
@@ -227,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a model file written by --save, MLP.save or PerceptronClassifier.save")
     _data_args(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("playground", help="train and watch a network live in the browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_playground)
 
     p = sub.add_parser("gradcheck", help="print the per-parameter gradient-check table of a network")
     _data_args(p)

@@ -190,10 +190,17 @@ def load_csv(path: str | Path, label: str | int = -1) -> tuple[Array, NDArray[np
     if not path.is_file():
         raise ValueError(f"CSV file {str(path)!r} does not exist or is not a file.")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = [r for r in csv.reader(fh)]
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a UTF-8 text file; save the data as CSV (UTF-8) first.") from None
+    return parse_csv(text, label, name=str(path))
+
+
+def parse_csv(text: str, label: str | int = -1, name: str = "CSV") -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
+    """:func:`load_csv` for text already in memory (the playground's uploads); ``name`` is used in errors."""
+    path = name
+    try:
+        rows = list(csv.reader(text.splitlines()))
     except csv.Error as exc:
         raise ValueError(f"{path}: not a readable CSV file ({exc}).") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]

@@ -131,67 +131,116 @@ def _rel_error(a: Array, n: Array, atol: float) -> Array:
 
 
 def numeric_grads(
-    params: Params, X: Array, y: NDArray[np.intp], activation: str, alpha: float = 0.0, h: float = 1e-5
+    params: Params,
+    X: Array,
+    y: NDArray[np.intp],
+    activation: str,
+    alpha: float = 0.0,
+    h: float = 1e-5,
+    l1: float = 0.0,
 ) -> tuple[Params, dict[str, Array]]:
     """Central-difference gradient of the loss for every entry of every parameter (float64).
 
     Returns ``(numeric, kink)``: dicts keyed like ``params``; ``kink`` marks entries where a
     ReLU-like unit changes sign between ``theta - h`` and ``theta + h``.
     """
-    P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    X = np.asarray(X, dtype=np.float64)
-    n_layers = len(P) // 2
+    P = {k: np.asarray(v, dtype=np.float64)[None] for k, v in params.items()}
+    num, kinks = numeric_grads_batched(
+        P, np.asarray(X, dtype=np.float64)[None], np.asarray(y)[None], activation, alpha, h, l1
+    )
+    return {k: v[0] for k, v in num.items()}, {k: v[0] for k, v in kinks.items()}
+
+
+def numeric_grads_batched(
+    params: Params,
+    X: Array,
+    y: NDArray[np.intp],
+    activation: str,
+    alpha: float = 0.0,
+    h: float = 1e-5,
+    l1: float = 0.0,
+) -> tuple[Params, dict[str, Array]]:
+    """:func:`numeric_grads` for T independent checks at once (T weights, T batches).
+
+    ``params[k]`` has shape (T, *shape), ``X`` (T, N, D), ``y`` (T, N). The trainer records each
+    checked step's weights and batch and checks a chunk of steps in one batched evaluation.
+    """
+    n_layers = len(params) // 2
     f = ACTIVATIONS[activation]
     kinked = activation in KINKED
-    n = X.shape[0]
+    T, n = X.shape[0], X.shape[1]
+    W = [params[f"W{i}"] for i in range(n_layers)]
+    B = [params[f"b{i}"][:, None, :] for i in range(n_layers)]
     hs = [X]
     zs = []
     for i in range(n_layers):
-        z = hs[-1] @ P[f"W{i}"] + P[f"b{i}"]
+        z = hs[-1] @ W[i] + B[i]  # (T, N, out)
         zs.append(z)
         if i < n_layers - 1:
             hs.append(f(z.copy()))
-    rows = np.arange(n)
+    yy = y[:, None, :, None]  # (T, 1, N, 1) for take_along_axis over the class axis
     numeric: Params = {}
     kinks: dict[str, Array] = {}
     for k in range(n_layers):
-        width = max(P[f"W{m}"].shape[1] for m in range(k, n_layers))
-        for name in (f"W{k}", f"b{k}"):
-            shape = P[name].shape
-            size = int(np.prod(shape))
-            num = np.empty(size)
-            kink = np.zeros(size, dtype=bool)
-            chunk = max(1, _CHUNK_ELEMENTS // (2 * n * width))
-            for start in range(0, size, chunk):
-                e = np.arange(start, min(size, start + chunk))
-                if name[0] == "W":
-                    i_in, j_out = np.divmod(e, shape[1])
-                    delta = h * hs[k][:, i_in].T  # (E, N)
-                else:
-                    j_out = e
-                    delta = np.full((e.size, n), h)
-                E = e.size
-                Z = np.repeat(zs[k][None], 2 * E, axis=0)  # (2E, N, out): +h then -h
-                cols = np.concatenate([j_out, j_out])[:, None]
-                Z[np.arange(2 * E)[:, None], rows[None, :], cols] += np.concatenate([delta, -delta])
-                crossed = np.zeros(E, dtype=bool)
-                for m in range(k, n_layers - 1):
-                    if kinked:
-                        pos = Z > 0
-                        crossed |= (pos[:E] != pos[E:]).any(axis=(1, 2))
-                    Z = f(Z) @ P[f"W{m + 1}"] + P[f"b{m + 1}"]
-                shifted = Z - Z.max(axis=2, keepdims=True)
-                lse = np.log(np.exp(shifted).sum(axis=2))
-                losses = (lse - shifted[:, rows, y]).mean(axis=1)  # (2E,)
-                diff = losses[:E] - losses[E:]
-                if alpha and name[0] == "W":
-                    w = P[name].ravel()[e]
-                    diff = diff + 0.5 * alpha * ((w + h) ** 2 - (w - h) ** 2)
-                num[e] = diff / (2 * h)
-                kink[e] = crossed
-            numeric[name] = num.reshape(shape)
-            kinks[name] = kink.reshape(shape)
-    return numeric, kinks
+        fan_in, fan_out = W[k].shape[1], W[k].shape[2]
+        width = max(W[m].shape[2] for m in range(k, n_layers))
+        A1 = np.concatenate([hs[k], np.ones((T, n, 1))], axis=2)  # (T, N, fan_in + 1): bias = input 1
+        size = (fan_in + 1) * fan_out  # the W entries (row-major), then the b entries
+        num = np.empty((T, size))
+        kink = np.zeros((T, size), dtype=bool)
+        chunk = max(1, _CHUNK_ELEMENTS // (2 * T * n * width))
+        for start in range(0, size, chunk):
+            e = np.arange(start, min(size, start + chunk))
+            i_in, j_out = np.divmod(e, fan_out)
+            E = e.size
+            delta = h * A1[:, :, i_in].transpose(0, 2, 1)  # (T, E, N)
+            Z = np.repeat(zs[k][:, None], 2 * E, axis=1)  # (T, 2E, N, out): +h then -h
+            cols = np.concatenate([j_out, j_out])[:, None]
+            Z[:, np.arange(2 * E)[:, None], np.arange(n)[None, :], cols] += np.concatenate([delta, -delta], axis=1)
+            crossed = np.zeros((T, E), dtype=bool)
+            for m in range(k, n_layers - 1):
+                if kinked:
+                    pos = Z > 0
+                    crossed |= (pos[:, :E] != pos[:, E:]).any(axis=(2, 3))
+                Z = f(Z) @ W[m + 1][:, None] + B[m + 1][:, None]
+            shifted = Z - Z.max(axis=3, keepdims=True)
+            lse = np.log(np.exp(shifted).sum(axis=3))
+            picked = np.take_along_axis(shifted, np.broadcast_to(yy, (T, 2 * E, n, 1)), axis=3)[..., 0]
+            losses = (lse - picked).mean(axis=2)  # (T, 2E)
+            diff = losses[:, :E] - losses[:, E:]
+            if alpha or l1:  # the penalty changes only through the perturbed weight itself
+                is_w = i_in < fan_in
+                w = W[k].reshape(T, -1)[:, e[is_w]]
+                diff[:, is_w] += 0.5 * alpha * ((w + h) ** 2 - (w - h) ** 2) + l1 * (np.abs(w + h) - np.abs(w - h))
+            num[:, e] = diff / (2 * h)
+            kink[:, e] = crossed
+        numeric[f"W{k}"] = num[:, : fan_in * fan_out].reshape(T, fan_in, fan_out)
+        numeric[f"b{k}"] = num[:, fan_in * fan_out :]
+        kinks[f"W{k}"] = kink[:, : fan_in * fan_out].reshape(T, fan_in, fan_out)
+        kinks[f"b{k}"] = kink[:, fan_in * fan_out :]
+    return {k: numeric[k] for k in params}, {k: kinks[k] for k in params}
+
+
+def step_errors(analytic: Params, numeric: Params, kinks: dict[str, Array], atol: Array) -> tuple[Array, Array]:
+    """Per-check (max entrywise relative error, normwise relative error), kinks excluded.
+
+    All arrays carry a leading axis T; ``atol`` (T,) is each check's roundoff floor.
+    """
+    T = atol.shape[0]
+    a = np.concatenate([analytic[k].reshape(T, -1) for k in analytic], axis=1)
+    nm = np.concatenate([numeric[k].reshape(T, -1) for k in analytic], axis=1)
+    ok = ~np.concatenate([kinks[k].reshape(T, -1) for k in analytic], axis=1)
+    d = np.abs(a - nm)
+    rel = np.maximum(d - atol[:, None], 0.0) / np.maximum(1e-8, np.abs(a) + np.abs(nm))
+    max_rel = np.where(ok, rel, 0.0).max(axis=1)
+    a, nm = np.where(ok, a, 0.0), np.where(ok, nm, 0.0)
+    norm = np.linalg.norm(a - nm, axis=1) / np.maximum(1e-8, np.linalg.norm(a, axis=1) + np.linalg.norm(nm, axis=1))
+    return max_rel, norm
+
+
+def roundoff_floor(loss: Array | float, h: float) -> Array:
+    """The smallest gradient difference central differences resolve: 100 ulps of the loss, divided by h."""
+    return 100 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(loss)) / h
 
 
 def gradcheck(
@@ -201,6 +250,7 @@ def gradcheck(
     h: float = 1e-5,
     alpha: float = 0.0,
     rtol: float = 1e-6,
+    l1: float = 0.0,
 ) -> GradCheckResult:
     """Compare ``net``'s analytic gradients with central differences on (X, y), in float64.
 
@@ -209,7 +259,7 @@ def gradcheck(
     net : MLP
     X : array of shape (N, D); y : labels (N,) or one-hot rows (N, C)
     h : step of the central differences
-    alpha : the L2 strength of the loss being checked
+    alpha, l1 : the L2 and L1 strengths of the loss being checked
     rtol : tolerance on the relative error for ``passed``
 
     Returns
@@ -219,18 +269,25 @@ def gradcheck(
     check_positive("h", h)
     check_positive("rtol", rtol)
     Xa, ya = net._check_Xy(X, y)
-    return _gradcheck(net.params, Xa.astype(np.float64), ya, net.activation, alpha, h, rtol)
+    return _gradcheck(net.params, Xa.astype(np.float64), ya, net.activation, alpha, h, rtol, l1)
 
 
 def _gradcheck(
-    params: Params, X: Array, y: NDArray[np.intp], activation: str, alpha: float, h: float, rtol: float = 1e-6
+    params: Params,
+    X: Array,
+    y: NDArray[np.intp],
+    activation: str,
+    alpha: float,
+    h: float,
+    rtol: float = 1e-6,
+    l1: float = 0.0,
 ) -> GradCheckResult:
     P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    loss, grads, _ = loss_and_grads(P, X, y, activation, alpha)
-    numeric, kinks = numeric_grads(P, X, y, activation, alpha, h)
+    loss, grads, _ = loss_and_grads(P, X, y, activation, alpha, l1=l1)
+    numeric, kinks = numeric_grads(P, X, y, activation, alpha, h, l1)
     # Roundoff in a loss difference is a few ulps of the loss; divided by 2h it is the floor below
     # which an absolute disagreement carries no information.
-    atol = 100 * np.finfo(np.float64).eps * max(1.0, abs(loss)) / h
+    atol = float(roundoff_floor(loss, h))
     result = GradCheckResult(loss=loss, h=h, rtol=rtol, atol=atol)
     for k in P:
         result.checks[k] = ParamCheck(k, grads[k], numeric[k], _rel_error(grads[k], numeric[k], atol), kinks[k])

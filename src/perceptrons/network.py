@@ -10,7 +10,7 @@ Conventions (stated once, used everywhere):
 
       L = -(1/N) sum_n log softmax(z_n)_{y_n}  +  (alpha / 2) sum_i ||W_i||_F^2
 
-  so ``dL/dW_i`` gains ``alpha * W_i``. ``alpha`` is *not* divided by N (scikit-learn's ``alpha``
+  so ``dL/dW_i`` gains ``alpha * W_i``. An optional L1 term ``l1 * sum_i |W_i|`` adds ``l1 * sign(W_i)``. ``alpha`` is *not* divided by N (scikit-learn's ``alpha``
   is; ``PerceptronClassifier`` converts).
 """
 
@@ -37,14 +37,21 @@ def forward(params: Params, X: Array, activation: str) -> Array:
     n_layers = len(params) // 2
     f = ACTIVATIONS[activation]
     h = X
-    for i in range(n_layers - 1):
-        h = f(h @ params[f"W{i}"] + params[f"b{i}"])  # (N, H_i)
-    z: Array = h @ params[f"W{n_layers - 1}"] + params[f"b{n_layers - 1}"]  # (N, C)
-    return z
+    for i in range(n_layers):
+        z: Array = np.dot(h, params[f"W{i}"])  # (N, H_i); the last layer gives the logits (N, C)
+        z += params[f"b{i}"]
+        h = f(z) if i < n_layers - 1 else z
+    return h
 
 
 def loss_and_grads(
-    params: Params, X: Array, y: NDArray[np.intp], activation: str, alpha: float = 0.0
+    params: Params,
+    X: Array,
+    y: NDArray[np.intp],
+    activation: str,
+    alpha: float = 0.0,
+    out: Params | None = None,
+    l1: float = 0.0,
 ) -> tuple[float, Params, Array]:
     """Mean cross-entropy (+ L2) of ``params`` on (X, y) and its gradient, by backpropagation.
 
@@ -55,12 +62,15 @@ def loss_and_grads(
     y : ndarray of shape (N,), integer labels in [0, C)
     activation : a key of ``ACTIVATIONS`` for the hidden layers
     alpha : L2 strength, see the module docstring
+    l1 : L1 strength: adds ``l1 * sum |W|`` to the loss and ``l1 * sign(W)`` to the gradient
+    out : optional dict of preallocated arrays (same keys and shapes) to write the gradients into;
+        the training loop passes views of one flat buffer so the optimiser updates it in one call
 
     Returns
     -------
     loss : float
-    grads : dict with the same keys and shapes as ``params``
-    proba : ndarray of shape (N, C), the softmax probabilities (free by-product, used for accuracy)
+    grads : dict with the same keys and shapes as ``params`` (``out`` itself when given)
+    logits : ndarray of shape (N, C) at these weights (free by-product, used for accuracy)
 
     Notes
     -----
@@ -70,23 +80,36 @@ def loss_and_grads(
     n_layers = len(params) // 2
     f = ACTIVATIONS[activation]
     df = DERIVATIVES[activation]
+    if out is None:
+        out = {k: np.empty_like(v) for k, v in params.items()}
     hs = [X]
     for i in range(n_layers - 1):
-        hs.append(f(hs[-1] @ params[f"W{i}"] + params[f"b{i}"]))  # (N, H_i)
-    z = hs[-1] @ params[f"W{n_layers - 1}"] + params[f"b{n_layers - 1}"]  # (N, C)
-    loss, dz, proba = cross_entropy_and_grad(z, y)
-    grads: Params = {}
+        z = np.dot(hs[-1], params[f"W{i}"])  # (N, H_i)
+        z += params[f"b{i}"]
+        hs.append(f(z))
+    z = np.dot(hs[-1], params[f"W{n_layers - 1}"])  # (N, C)
+    z += params[f"b{n_layers - 1}"]
+    loss, dz = cross_entropy_and_grad(z, y)
     for i in range(n_layers - 1, -1, -1):
         W = params[f"W{i}"]
-        grads[f"W{i}"] = hs[i].T @ dz  # (fan_in, fan_out)
-        grads[f"b{i}"] = dz.sum(axis=0)  # (fan_out,)
+        gW = out[f"W{i}"]
+        np.dot(hs[i].T, dz, out=gW)  # (fan_in, fan_out)
+        if dz.shape[0] == 1:
+            out[f"b{i}"][...] = dz[0]
+        else:  # column sums as a vector-matrix product (BLAS)
+            np.dot(np.ones(dz.shape[0], dtype=dz.dtype), dz, out=out[f"b{i}"])  # (fan_out,)
         if alpha:
-            grads[f"W{i}"] += alpha * W
+            gW += alpha * W
+        if l1:
+            gW += l1 * np.sign(W)
         if i:
-            dz = (dz @ W.T) * df(hs[i])  # (N, fan_in)
+            dz = np.dot(dz, W.T)
+            dz *= df(hs[i])  # (N, fan_in)
     if alpha:
         loss += 0.5 * alpha * sum(float(np.vdot(params[f"W{i}"], params[f"W{i}"])) for i in range(n_layers))
-    return loss, {k: grads[k] for k in params}, proba
+    if l1:
+        loss += l1 * sum(float(np.abs(params[f"W{i}"]).sum()) for i in range(n_layers))
+    return loss, out, z
 
 
 def _check_sizes(sizes: Any) -> list[int]:
@@ -106,6 +129,16 @@ def _check_sizes(sizes: Any) -> list[int]:
         raise ValueError(f"sizes needs at least [n_inputs, n_classes], got {out}.")
     if out[-1] < 2:
         raise ValueError(f"the last size is the number of classes and must be >= 2, got {out[-1]}.")
+    return out
+
+
+def _views(flat: Array, like: Params) -> Params:
+    """Views into ``flat`` with the keys, shapes and order of ``like`` (one contiguous buffer)."""
+    out = {}
+    offset = 0
+    for k, v in like.items():
+        out[k] = flat[offset : offset + v.size].reshape(v.shape)
+        offset += v.size
     return out
 
 
@@ -155,12 +188,19 @@ class MLP:
                 b = np.zeros(fan_out)
             params[f"W{i}"] = W.astype(self.dtype)
             params[f"b{i}"] = b.astype(self.dtype)
-        self._params = params
+        self._theta = np.empty(sum(a.size for a in params.values()), dtype=self.dtype)
+        self._params = _views(self._theta, params)
+        for k, v in params.items():
+            self._params[k][...] = v
 
     # -- parameters ---------------------------------------------------------------------------
     @property
     def params(self) -> Params:
-        """``{"W0": (fan_in, fan_out), "b0": (fan_out,), ...}``; assign a new dict to replace them."""
+        """``{"W0": (fan_in, fan_out), "b0": (fan_out,), ...}``; assign a new dict to replace them.
+
+        The arrays are views into one contiguous buffer (``flat_params``), so an optimiser updates
+        every parameter with one NumPy call.
+        """
         return self._params
 
     @params.setter
@@ -172,16 +212,21 @@ class MLP:
         if not isinstance(new, dict) or set(new) != set(expected):
             got = sorted(new) if isinstance(new, dict) else type(new).__name__
             raise ValueError(f"params must be a dict with keys {sorted(expected)}, got {got}.")
-        out = {}
+        checked = {}
         for k, shape in expected.items():
             arr = np.asarray(new[k])
             if arr.shape != shape:
                 raise ValueError(f"params[{k!r}] must have shape {shape}, got {arr.shape}.")
-            arr = np.ascontiguousarray(arr, dtype=self.dtype)
-            if not np.isfinite(arr).all():
-                raise ValueError(f"params[{k!r}] contains NaN or infinity.")
-            out[k] = arr
-        self._params = out
+            if arr.dtype.kind not in "biuf" or not np.isfinite(arr).all():
+                raise ValueError(f"params[{k!r}] must hold finite real numbers.")
+            checked[k] = arr
+        for k, arr in checked.items():  # copy into the one flat buffer; existing views see the change
+            self._params[k][...] = arr
+
+    @property
+    def flat_params(self) -> Array:
+        """All parameters as one contiguous vector (W0, b0, W1, ...; the arrays of ``params`` view it)."""
+        return self._theta
 
     @property
     def n_layers(self) -> int:
@@ -222,15 +267,16 @@ class MLP:
         Xa = self._check_X(X)
         return Xa, check_labels(y, Xa.shape[0], self.sizes[-1])
 
-    def loss(self, X: Any, y: Any, alpha: float = 0.0) -> float:
-        """Mean cross-entropy (+ ``alpha/2 * sum ||W||^2``) on (X, y); y integer labels or one-hot."""
-        return self.loss_and_grads(X, y, alpha)[0]
+    def loss(self, X: Any, y: Any, alpha: float = 0.0, l1: float = 0.0) -> float:
+        """Mean cross-entropy (+ ``alpha/2 * sum ||W||^2 + l1 * sum |W|``) on (X, y); y labels or one-hot."""
+        return self.loss_and_grads(X, y, alpha, l1)[0]
 
-    def loss_and_grads(self, X: Any, y: Any, alpha: float = 0.0) -> tuple[float, Params]:
+    def loss_and_grads(self, X: Any, y: Any, alpha: float = 0.0, l1: float = 0.0) -> tuple[float, Params]:
         """``(loss, grads)``: the loss of :meth:`loss` and its gradient, keyed like ``params``."""
         Xa, ya = self._check_Xy(X, y)
         check_positive("alpha", alpha, allow_zero=True)
-        loss, grads, _ = loss_and_grads(self._params, Xa, ya, self.activation, alpha)
+        check_positive("l1", l1, allow_zero=True)
+        loss, grads, _ = loss_and_grads(self._params, Xa, ya, self.activation, alpha, l1=l1)
         return loss, grads
 
     def accuracy(self, X: Any, y: Any) -> float:
@@ -255,5 +301,6 @@ class MLP:
         """An independent copy (same sizes, activation and weights)."""
         new = object.__new__(MLP)
         new.__dict__.update(self.__dict__)
-        new._params = {k: v.copy() for k, v in self._params.items()}
+        new._theta = self._theta.copy()
+        new._params = _views(new._theta, self._params)
         return new

@@ -36,21 +36,28 @@ class SGD:
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self._v: Params = {}
+        self._tmp: Params = {}
 
     def step(self, params: Params, grads: Params) -> None:
         lr, mu = self.lr, self.momentum
         for k, p in params.items():
             g = grads[k]
+            t = self._tmp.get(k)
+            if t is None or t.shape != p.shape:
+                t = self._tmp[k] = np.empty_like(p)
+            np.multiply(g, lr, out=t)  # lr g, in a preallocated buffer: no temporaries per step
             if mu == 0.0:
-                p -= lr * g
+                p -= t
                 continue
             v = self._v.get(k)
             if v is None:
                 v = self._v[k] = np.zeros_like(p)
             v *= mu
-            v -= lr * g
+            v -= t
             if self.nesterov:
-                p += mu * v - lr * g
+                t *= -1.0
+                t += mu * v
+                p += t
             else:
                 p += v
 
@@ -71,6 +78,7 @@ class Adam:
         self.t = 0
         self._m: Params = {}
         self._s: Params = {}
+        self._tmp: Params = {}
 
     def step(self, params: Params, grads: Params) -> None:
         self.t += 1
@@ -82,11 +90,21 @@ class Adam:
                 self._m[k] = np.zeros_like(p)
                 self._s[k] = np.zeros_like(p)
             m, s = self._m[k], self._s[k]
+            t = self._tmp.get(k)
+            if t is None or t.shape != p.shape:
+                t = self._tmp[k] = np.empty_like(p)
             m *= b1
-            m += (1 - b1) * g
+            np.multiply(g, 1 - b1, out=t)
+            m += t
             s *= b2
-            s += (1 - b2) * (g * g)
-            p -= lr_t * m / (np.sqrt(s) + self.eps)
+            np.multiply(g, g, out=t)
+            t *= 1 - b2
+            s += t
+            np.sqrt(s, out=t)
+            t += self.eps
+            np.divide(m, t, out=t)
+            t *= lr_t
+            p -= t
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"

@@ -1,0 +1,491 @@
+"""Benchmark: ``python -m perceptrons.benchmark [--repeats 5] [--only W1,W2] [--out results.json]``.
+
+Runs each workload for us and for every installed peer, each (workload, peer) in its own fresh
+Python process, one warm-up then ``--repeats`` timed runs, and prints the medians, our speed-up
+over each peer and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops,
+:mod:`perceptrons.bench.naive`), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters) and
+``torch`` (CPU, optional extra ``perceptrons[bench]``; the core never imports it). A peer that cannot
+run is listed as skipped with the reason.
+
+Thread policy: BLAS (and torch) run on one thread for W1-W5. Measured here, two OpenBLAS threads
+made small products erratic and slower; W6 (large products) runs with all cores, and its GFLOP/s
+is compared with a float32 matrix-product peak measured in the same process with the same threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+WORKLOADS = {
+    "W1": "course protocol, single layer: blobs (1000 points, 3 classes, 750 train), 1000 per-sample SGD steps, "
+    "gradient check every step, test accuracy every 10 steps",
+    "W2": "course protocol, two layers: moons (1000 points, 750 train), 2-16-2 ReLU, 1000 per-sample steps, "
+    "test accuracy every 10 steps",
+    "W3a": "decision grid: probabilities of a trained 2-16-2 network on 100x100 points",
+    "W3b": "decision grid: probabilities of a trained 2-16-2 network on 500x500 points",
+    "W4": "capacity sweep: circles (1000 points), widths 2, 5, 10, 15, 20, 50, Adam (lr 0.01), batch 32, "
+    "200 epochs each; time per model",
+    "W5a": "throughput: moons 200,000 points, 2-64-64-2 ReLU, batch 256, one epoch of SGD (lr 0.05), float32 "
+    "data for every peer",
+    "W5b": "throughput: digits (1797), 64-128-10 ReLU, batch 32, 20 epochs of SGD (lr 0.01, momentum 0.9, Nesterov), "
+    "float32 data for every peer",
+    "W6": "large network: 784-512-512-10 ReLU, batch 512, float32, random data, 40 SGD steps",
+}
+PEERS = {
+    "W1": ["ours", "naive"],
+    "W2": ["ours", "naive", "torch"],
+    "W3a": ["ours", "naive", "torch"],
+    "W3b": ["ours", "torch"],
+    "W4": ["ours", "sklearn", "torch"],
+    "W5a": ["ours", "sklearn", "torch"],
+    "W5b": ["ours", "sklearn", "torch"],
+    "W6": ["ours", "torch"],
+}
+WIDTHS = (2, 5, 10, 15, 20, 50)
+
+
+# -- data -----------------------------------------------------------------------------------------
+def _split(X: Any, y: Any, seed: int = 0) -> tuple[Any, Any, Any, Any]:
+    from .datasets import train_test_split
+
+    return train_test_split(X, y, test_size=0.25, seed=seed)
+
+
+def _data(w: str) -> dict[str, Any]:
+    from . import datasets as D
+
+    if w == "W1":
+        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(*D.blobs(1000, k=3, seed=0))))
+    if w in ("W2", "W3a", "W3b"):
+        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(*D.moons(1000, noise=0.2, seed=0))))
+    if w == "W4":
+        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(*D.circles(1000, noise=0.1, seed=0))))
+    if w == "W5a":
+        X, y = D.moons(200_000, noise=0.2, seed=0)
+        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(X.astype(np.float32), y)))
+    if w == "W5b":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split((X / 16.0).astype(np.float32), y)))
+    if w == "W6":
+        rng = np.random.default_rng(0)
+        return {"X": rng.standard_normal((512 * 40, 784), dtype=np.float32), "y": rng.integers(0, 10, 512 * 40)}
+    raise ValueError(w)
+
+
+def _grid(n: int) -> Any:
+    g = np.linspace(-1.5, 2.5, n)
+    gx, gy = np.meshgrid(g, g)
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def _trained_2_16_2() -> Any:
+    """The W3 network: trained once with the core (same seed), shared by every peer."""
+    from .network import MLP
+    from .training import train
+
+    d = _data("W2")
+    net = MLP([2, 16, 2], activation="relu", init="normal", seed=0)
+    train(net, d["Xtr"], d["ytr"], lr=0.1, steps=3000, seed=0)
+    return net
+
+
+# -- ours ---------------------------------------------------------------------------------------
+def ours(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
+    from .network import MLP
+    from .training import train
+
+    if w == "W1":
+
+        def run() -> dict[str, float]:
+            net = MLP([2, 3], activation="identity", init="normal", seed=0)
+            h = train(
+                net,
+                d["Xtr"],
+                d["ytr"],
+                lr=0.01,
+                steps=1000,
+                eval_data=(d["Xte"], d["yte"]),
+                eval_every=10,
+                gradcheck_every=1,
+                seed=1,
+            )
+            return {"accuracy": h.test_accuracy[-1], "max_gradcheck_error": max(h.gradcheck_norm_error)}
+
+        return run
+    if w == "W2":
+
+        def run() -> dict[str, float]:
+            net = MLP([2, 16, 2], activation="relu", init="normal", seed=0)
+            h = train(
+                net, d["Xtr"], d["ytr"], lr=0.1, steps=1000, eval_data=(d["Xte"], d["yte"]), eval_every=10, seed=1
+            )
+            return {"accuracy": h.test_accuracy[-1]}
+
+        return run
+    if w in ("W3a", "W3b"):
+        net = _trained_2_16_2()
+        grid = _grid(100 if w == "W3a" else 500)
+
+        def run() -> dict[str, float]:
+            p = net.predict_proba(grid)
+            return {"checksum": float(p[:, 1].sum())}
+
+        return run
+    if w == "W4":
+
+        def run() -> dict[str, float]:
+            accs = []
+            for width in WIDTHS:
+                net = MLP([2, width, 2], activation="relu", seed=width)
+                train(
+                    net,
+                    d["Xtr"],
+                    d["ytr"],
+                    optimizer="adam",
+                    lr=0.01,
+                    batch_size=32,
+                    sampling="epochs",
+                    epochs=200,
+                    seed=width,
+                )
+                accs.append(net.accuracy(d["Xte"], d["yte"]))
+            return {"accuracy": float(np.mean(accs)), "per_model": 1.0 / len(WIDTHS)}
+
+        return run
+    if w in ("W5a", "W5b"):
+        kw: dict[str, Any] = {"lr": 0.05} if w == "W5a" else {"lr": 0.01, "momentum": 0.9, "nesterov": True}
+        sizes, bs, epochs = ([2, 64, 64, 2], 256, 1) if w == "W5a" else ([64, 128, 10], 32, 20)
+
+        def run() -> dict[str, float]:
+            net = MLP(sizes, activation="relu", seed=0, dtype=np.float32)
+            train(net, d["Xtr"], d["ytr"], batch_size=bs, sampling="epochs", epochs=epochs, seed=0, **kw)
+            return {"accuracy": net.accuracy(d["Xte"], d["yte"]), "samples": float(len(d["ytr"]) * epochs)}
+
+        return run
+    if w == "W6":
+
+        def run() -> dict[str, float]:
+            net = MLP([784, 512, 512, 10], activation="relu", seed=0, dtype=np.float32)
+            train(net, d["X"], d["y"], lr=0.01, batch_size=512, sampling="epochs", epochs=1, seed=0)
+            return {"flops": _w6_flops()}
+
+        return run
+    raise ValueError(w)
+
+
+def _w6_flops() -> float:
+    sizes = [784, 512, 512, 10]
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    # forward 2*N*macs, backward 2*N*macs for dW and 2*N*macs for dX (minus the first layer's dX)
+    return float(40 * 512 * 2 * (3 * macs - sizes[0] * sizes[1]))
+
+
+# -- naive --------------------------------------------------------------------------------------
+def naive(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
+    from .bench import naive as nv
+    from .datasets import one_hot
+
+    if w == "W1":
+
+        def run() -> dict[str, float]:
+            out = nv.train_one_layer(d["Xtr"], one_hot(d["ytr"], 3), d["Xte"], one_hot(d["yte"], 3), 0.01)
+            return {"accuracy": float(out[4][-1])}
+
+        return run
+    if w == "W2":
+
+        def run() -> dict[str, float]:
+            out = nv.train_two_layer(d["Xtr"], one_hot(d["ytr"], 2), d["Xte"], one_hot(d["yte"], 2), 0.1, 16)
+            return {"accuracy": float(out[6][-1])}
+
+        return run
+    if w == "W3a":
+        net = _trained_2_16_2()
+        p = net.params
+        g = np.linspace(-1.5, 2.5, 100)
+
+        def run() -> dict[str, float]:
+            out = nv.grid_proba(p["W1"], p["b1"][:, None], p["W0"], p["b0"][:, None], g, g)
+            return {"checksum": float(out[:, :, 1].sum())}
+
+        return run
+    raise ValueError(w)
+
+
+# -- scikit-learn -------------------------------------------------------------------------------
+def sklearn_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    common = dict(alpha=0.0, tol=0.0, n_iter_no_change=10**9, shuffle=True)
+    if w == "W4":
+
+        def run() -> dict[str, float]:
+            accs = []
+            for width in WIDTHS:
+                clf = MLPClassifier(
+                    (width,),
+                    solver="adam",
+                    learning_rate_init=0.01,
+                    batch_size=32,
+                    max_iter=200,
+                    random_state=width,
+                    **common,
+                )
+                accs.append(clf.fit(d["Xtr"], d["ytr"]).score(d["Xte"], d["yte"]))
+            return {"accuracy": float(np.mean(accs)), "per_model": 1.0 / len(WIDTHS)}
+
+        return run
+    if w in ("W5a", "W5b"):
+        hidden, bs, epochs, kw = (
+            ((64, 64), 256, 1, dict(learning_rate_init=0.05, momentum=0.0))
+            if w == "W5a"
+            else ((128,), 32, 20, dict(learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True))
+        )
+
+        def run() -> dict[str, float]:
+            clf = MLPClassifier(hidden, solver="sgd", batch_size=bs, max_iter=epochs, random_state=0, **kw, **common)
+            clf.fit(d["Xtr"], d["ytr"])
+            return {"accuracy": clf.score(d["Xte"], d["yte"]), "samples": float(len(d["ytr"]) * epochs)}
+
+        return run
+    raise ValueError(w)
+
+
+# -- PyTorch ------------------------------------------------------------------------------------
+def torch_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
+    import torch
+
+    torch.set_num_threads(1 if w != "W6" else os.cpu_count() or 1)
+    F = torch.nn.functional
+
+    def mlp(sizes: list[int], dtype: Any = torch.float64) -> Any:
+        layers: list[Any] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        return torch.nn.Sequential(*layers[:-1]).to(dtype)
+
+    def acc(model: Any, X: Any, y: Any) -> float:
+        with torch.no_grad():
+            return float((model(X).argmax(1) == y).double().mean())
+
+    T = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in d.items()}
+    if w == "W2":
+        order = np.random.default_rng(1).integers(0, len(d["ytr"]), 1000)
+
+        def run() -> dict[str, float]:
+            torch.manual_seed(0)
+            model = mlp([2, 16, 2])
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            for s, i in enumerate(order):
+                opt.zero_grad()
+                F.cross_entropy(model(T["Xtr"][i : i + 1]), T["ytr"][i : i + 1]).backward()
+                opt.step()
+                if s % 10 == 0:
+                    a = acc(model, T["Xte"], T["yte"])
+            return {"accuracy": a}
+
+        return run
+    if w in ("W3a", "W3b"):
+        net = _trained_2_16_2()
+        model = mlp([2, 16, 2])
+        with torch.no_grad():
+            for i, lin in enumerate([model[0], model[2]]):
+                lin.weight.copy_(torch.from_numpy(net.params[f"W{i}"].T.copy()))
+                lin.bias.copy_(torch.from_numpy(net.params[f"b{i}"]))
+        grid = torch.from_numpy(_grid(100 if w == "W3a" else 500))
+
+        def run() -> dict[str, float]:
+            with torch.no_grad():
+                p = torch.softmax(model(grid), dim=1)
+            return {"checksum": float(p[:, 1].sum())}
+
+        return run
+
+    def fit(
+        sizes: list[int], X: Any, y: Any, bs: int, epochs: int, make_opt: Any, seed: int, dtype: Any = torch.float64
+    ) -> Any:
+        torch.manual_seed(seed)
+        model = mlp(sizes, dtype)
+        opt = make_opt(model.parameters())
+        n = len(y)
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=g)
+            for start in range(0, n, bs):
+                idx = perm[start : start + bs]
+                opt.zero_grad()
+                F.cross_entropy(model(X[idx]), y[idx]).backward()
+                opt.step()
+        return model
+
+    if w == "W4":
+
+        def run() -> dict[str, float]:
+            accs = []
+            for width in WIDTHS:
+                model = fit([2, width, 2], T["Xtr"], T["ytr"], 32, 200, lambda p: torch.optim.Adam(p, lr=0.01), width)
+                accs.append(acc(model, T["Xte"], T["yte"]))
+            return {"accuracy": float(np.mean(accs)), "per_model": 1.0 / len(WIDTHS)}
+
+        return run
+    if w in ("W5a", "W5b"):
+        sizes, bs, epochs, mk = (
+            ([2, 64, 64, 2], 256, 1, lambda p: torch.optim.SGD(p, lr=0.05))
+            if w == "W5a"
+            else ([64, 128, 10], 32, 20, lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True))
+        )
+
+        def run() -> dict[str, float]:
+            model = fit(sizes, T["Xtr"], T["ytr"], bs, epochs, mk, 0, torch.float32)
+            return {"accuracy": acc(model, T["Xte"], T["yte"]), "samples": float(len(d["ytr"]) * epochs)}
+
+        return run
+    if w == "W6":
+
+        def run() -> dict[str, float]:
+            fit([784, 512, 512, 10], T["X"], T["y"], 512, 1, lambda p: torch.optim.SGD(p, lr=0.01), 0, torch.float32)
+            return {"flops": _w6_flops()}
+
+        return run
+    raise ValueError(w)
+
+
+def _peak_gflops() -> float:
+    """float32 matrix-product peak: best of several 2048^3 products with NumPy's BLAS."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2048, 2048), dtype=np.float32)
+    b = rng.standard_normal((2048, 2048), dtype=np.float32)
+    np.dot(a, b)
+    best = min(_timed(lambda: np.dot(a, b)) for _ in range(5))
+    return 2 * 2048**3 / best / 1e9
+
+
+def _timed(f: Callable[[], Any]) -> float:
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+# -- worker and driver --------------------------------------------------------------------------
+def worker(w: str, peer: str, repeats: int) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
+    limits = threadpool_limits(limits=None if w == "W6" else 1)
+    d = _data(w)
+    make = {"ours": ours, "naive": naive, "sklearn": sklearn_peer, "torch": torch_peer}[peer]
+    run = make(w, d)
+    info = run()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        info = run()
+        times.append(time.perf_counter() - t)
+    out: dict[str, Any] = {"median_s": statistics.median(times), "times": times, **info}
+    if w == "W6":
+        out["gflops"] = info["flops"] / out["median_s"] / 1e9
+        out["peak_gflops"] = _peak_gflops()
+    del limits
+    return out
+
+
+def _peer_available(peer: str) -> str | None:
+    mod = {"torch": "torch", "sklearn": "sklearn"}.get(peer)
+    if mod is None:
+        return None
+    try:
+        __import__(mod)
+    except ImportError as exc:
+        return f"{mod} is not installed ({exc}); pip install 'perceptrons[bench]'"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m perceptrons.benchmark", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default 5)")
+    ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4 (default all)")
+    ap.add_argument("--out", help="write the results as JSON to this file")
+    ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker[0], args.worker[1], args.repeats)))
+        return 0
+    chosen = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "numpy": np.__version__},
+        "workloads": {},
+    }
+    for w in chosen:
+        res: dict[str, Any] = {"description": WORKLOADS[w], "peers": {}}
+        for peer in PEERS[w]:
+            reason = _peer_available(peer)
+            if reason:
+                res["peers"][peer] = {"skipped": reason}
+                continue
+            proc = subprocess.run(
+                [sys.executable, "-m", "perceptrons.benchmark", "--worker", w, peer, "--repeats", str(args.repeats)],
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode:
+                res["peers"][peer] = {"skipped": f"failed: {proc.stderr.strip().splitlines()[-1:]}"}
+            else:
+                res["peers"][peer] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"  {w:4} {peer:8} {_fmt_peer(res['peers'][peer])}", file=sys.stderr)
+        results["workloads"][w] = res
+    print(_table(results))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(results, fh, indent=2)
+    return 0
+
+
+def _fmt_peer(r: dict[str, Any]) -> str:
+    return r["skipped"] if "skipped" in r else f"{r['median_s'] * 1e3:.1f} ms"
+
+
+def _table(results: dict[str, Any]) -> str:
+    lines = [f"{'workload':8} {'peer':8} {'median':>11} {'ours faster by':>15} {'accuracy':>9}  note", "-" * 70]
+    for w, res in results["workloads"].items():
+        mine = res["peers"].get("ours", {})
+        for peer, r in res["peers"].items():
+            if "skipped" in r:
+                lines.append(f"{w:8} {peer:8} {'skipped':>11}  {r['skipped']}")
+                continue
+            t = r["median_s"]
+            note = ""
+            if "per_model" in r:
+                t_show = t * r["per_model"]
+                note = "per model"
+            else:
+                t_show = t
+            if "samples" in r:
+                note = f"{r['samples'] / t:,.0f} samples/s"
+            if "gflops" in r:
+                note = (
+                    f"{r['gflops']:.1f} GFLOP/s = {100 * r['gflops'] / r['peak_gflops']:.0f} % of the "
+                    f"{r['peak_gflops']:.1f} GFLOP/s float32 matmul peak"
+                )
+            speed = "" if peer == "ours" or "median_s" not in mine else f"{t / mine['median_s']:.1f}x"
+            acc = f"{r['accuracy']:.3f}" if "accuracy" in r else ""
+            lines.append(f"{w:8} {peer:8} {t_show * 1e3:>9.2f}ms {speed:>15} {acc:>9}  {note}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The playground: train a network live in the browser. ``perceptrons playground`` starts it."""
