@@ -27,8 +27,9 @@ def test_cross_entropy_paths_agree(shape):
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     z = 3 * rng.standard_normal(shape)
     y = rng.integers(0, shape[1], shape[0])
-    loss, dz = cross_entropy_and_grad(z, y)
+    loss, dz, n_correct = cross_entropy_and_grad(z, y)
     ref_loss, ref_dz = plain_cross_entropy(z, y)
+    assert n_correct == np.count_nonzero(z.argmax(axis=1) == y)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     np.testing.assert_allclose(dz, ref_dz, rtol=1e-12, atol=1e-15)
 
@@ -105,3 +106,15 @@ def test_history_memory_is_one_number_per_step():
     X, y = blobs(30, seed=0)
     h = train(MLP([2, 3], seed=0), X, y, lr=0.1, steps=5000, seed=0)
     assert h.loss.nbytes + h.n_correct.nbytes + h.batch_sizes.nbytes == 3 * 8 * 5000
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (250, 3), (1000, 2), (40, 12)])
+def test_count_correct_equals_argmax_even_with_ties(shape):
+    from perceptrons.losses import count_correct
+
+    rng = np.random.default_rng(1)
+    z = rng.integers(-2, 3, shape).astype(float)  # small integers: many ties
+    y = rng.integers(0, shape[1], shape[0])
+    assert count_correct(z, y) == np.count_nonzero(z.argmax(axis=1) == y)
+    z = rng.standard_normal(shape)
+    assert count_correct(z, y) == np.count_nonzero(z.argmax(axis=1) == y)

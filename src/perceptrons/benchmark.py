@@ -1,7 +1,10 @@
-"""Benchmark: ``python -m perceptrons.benchmark [--repeats 5] [--only W1,W2] [--out results.json]``.
+"""Benchmark: ``python -m perceptrons.benchmark [--rounds 3] [--repeats 3] [--only W1,W2] [--out results.json]``.
 
 Runs each workload for us and for every installed peer, each (workload, peer) in its own fresh
-Python process, one warm-up then ``--repeats`` timed runs, and prints the medians, our speed-up
+Python process, one warm-up then ``--repeats`` timed runs. The peers' processes are interleaved over
+``--rounds`` rounds (ours, peer A, peer B, ours, peer A, ...) so that a machine whose speed drifts
+(shared virtual machines do) slows every peer alike; the median is over all timed runs of all
+rounds (9 by default). It prints the medians, our speed-up
 over each peer and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops,
 :mod:`perceptrons.bench.naive`), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters) and
 ``torch`` (CPU, optional extra ``perceptrons[bench]``; the core never imports it). A peer that cannot
@@ -417,7 +420,8 @@ def _peer_available(peer: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m perceptrons.benchmark", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default 5)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per process after one warm-up (default 3)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved processes per peer (default 3)")
     ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4 (default all)")
     ap.add_argument("--out", help="write the results as JSON to this file")
     ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
@@ -432,21 +436,43 @@ def main(argv: list[str] | None = None) -> int:
     }
     for w in chosen:
         res: dict[str, Any] = {"description": WORKLOADS[w], "peers": {}}
-        for peer in PEERS[w]:
-            reason = _peer_available(peer)
-            if reason:
-                res["peers"][peer] = {"skipped": reason}
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(max(1, args.rounds)):
+            for peer in PEERS[w]:
+                reason = _peer_available(peer)
+                if reason:
+                    res["peers"][peer] = {"skipped": reason}
+                    continue
+                if "skipped" in res["peers"].get(peer, {}):
+                    continue
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "perceptrons.benchmark",
+                        "--worker",
+                        w,
+                        peer,
+                        "--repeats",
+                        str(args.repeats),
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
+                if proc.returncode:
+                    res["peers"][peer] = {"skipped": f"failed: {proc.stderr.strip().splitlines()[-1:]}"}
+                    continue
+                runs.setdefault(peer, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        for peer, rs in runs.items():
+            if "skipped" in res["peers"].get(peer, {}):
                 continue
-            proc = subprocess.run(
-                [sys.executable, "-m", "perceptrons.benchmark", "--worker", w, peer, "--repeats", str(args.repeats)],
-                capture_output=True,
-                text=True,
-            )
-            if proc.returncode:
-                res["peers"][peer] = {"skipped": f"failed: {proc.stderr.strip().splitlines()[-1:]}"}
-            else:
-                res["peers"][peer] = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"  {w:4} {peer:8} {_fmt_peer(res['peers'][peer])}", file=sys.stderr)
+            times = [t for r in rs for t in r["times"]]
+            merged = {**rs[-1], "times": times, "median_s": statistics.median(times)}
+            if w == "W6":
+                merged["gflops"] = merged["flops"] / merged["median_s"] / 1e9
+                merged["peak_gflops"] = max(r["peak_gflops"] for r in rs)
+            res["peers"][peer] = merged
+            print(f"  {w:4} {peer:8} {_fmt_peer(merged)}", file=sys.stderr)
         results["workloads"][w] = res
     print(_table(results))
     if args.out:

@@ -52,7 +52,7 @@ def loss_and_grads(
     alpha: float = 0.0,
     out: Params | None = None,
     l1: float = 0.0,
-) -> tuple[float, Params, Array]:
+) -> tuple[float, Params, int]:
     """Mean cross-entropy (+ L2) of ``params`` on (X, y) and its gradient, by backpropagation.
 
     Parameters
@@ -70,7 +70,7 @@ def loss_and_grads(
     -------
     loss : float
     grads : dict with the same keys and shapes as ``params`` (``out`` itself when given)
-    logits : ndarray of shape (N, C) at these weights (free by-product, used for accuracy)
+    n_correct : how many samples have their label's logit largest (free by-product, for accuracy)
 
     Notes
     -----
@@ -89,7 +89,8 @@ def loss_and_grads(
         hs.append(f(z))
     z = np.dot(hs[-1], params[f"W{n_layers - 1}"])  # (N, C)
     z += params[f"b{n_layers - 1}"]
-    loss, dz = cross_entropy_and_grad(z, y)
+    loss, dz, n_correct = cross_entropy_and_grad(z, y)
+    ones: Array | None = None
     for i in range(n_layers - 1, -1, -1):
         W = params[f"W{i}"]
         gW = out[f"W{i}"]
@@ -97,7 +98,9 @@ def loss_and_grads(
         if dz.shape[0] == 1:
             out[f"b{i}"][...] = dz[0]
         else:  # column sums as a vector-matrix product (BLAS)
-            np.dot(np.ones(dz.shape[0], dtype=dz.dtype), dz, out=out[f"b{i}"])  # (fan_out,)
+            if ones is None:
+                ones = np.ones(dz.shape[0], dtype=dz.dtype)
+            np.dot(ones, dz, out=out[f"b{i}"])  # (fan_out,)
         if alpha:
             gW += alpha * W
         if l1:
@@ -109,7 +112,7 @@ def loss_and_grads(
         loss += 0.5 * alpha * sum(float(np.vdot(params[f"W{i}"], params[f"W{i}"])) for i in range(n_layers))
     if l1:
         loss += l1 * sum(float(np.abs(params[f"W{i}"]).sum()) for i in range(n_layers))
-    return loss, out, z
+    return loss, out, n_correct
 
 
 def _check_sizes(sizes: Any) -> list[int]:

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from ._validation import as_generator, check_labels, check_positive, check_X
 from .gradcheck import numeric_grads_batched, roundoff_floor, step_errors
+from .losses import count_correct
 from .network import MLP, Params, _views, forward, loss_and_grads
 from .optim import OPTIMIZERS, SGD, Adam
 
@@ -113,7 +114,7 @@ class _GradcheckRecorder:
     ) -> None:
         self.net, self.Xa, self.ya, self.alpha, self.l1, self.h, self.hist = net, Xa, ya, alpha, l1, h, hist
         size = net.flat_params.size
-        self.chunk = int(max(1, min(512, (1 << 20) // (2 * size + 1))))
+        self.chunk = int(max(1, min(2048, (1 << 21) // (2 * size + 1))))
         self.theta = np.empty((self.chunk, size), dtype=net.dtype)
         self.grads = np.empty((self.chunk, size), dtype=net.dtype)
         self.steps: list[int] = []
@@ -307,7 +308,7 @@ def train(
                 xb, yb = Xa[j : j + 1], ya[j : j + 1]
             else:
                 xb, yb = Xa.take(idx, axis=0), ya.take(idx)  # take: several times faster than X[idx]
-            loss, _, z = loss_and_grads(params, xb, yb, act, alpha, grads, l1)
+            loss, _, n_correct = loss_and_grads(params, xb, yb, act, alpha, grads, l1)
             if not math.isfinite(loss):
                 np.copyto(theta, backup)
                 if checker is not None:
@@ -330,9 +331,7 @@ def train(
                 err.history = hist  # type: ignore[attr-defined]
                 raise err
             hist.loss[s] = loss
-            hist.n_correct[s] = (
-                int(z.argmax()) == ya[j] if z.shape[0] == 1 else np.count_nonzero(z.argmax(axis=1) == yb)
-            )
+            hist.n_correct[s] = n_correct
             hist.batch_sizes[s] = idx.shape[0]
             if on_step is not None:
                 on_step(StepInfo(s + 1, idx, loss, grads, params))
@@ -342,7 +341,7 @@ def train(
             opt.step(flat_p, flat_g)
             if Xt is not None and yt is not None and (s % eval_every == 0 or s == total - 1):
                 hist.test_steps.append(s + 1)  # one batched forward pass over the test set
-                hist.test_accuracy.append(np.count_nonzero(forward(params, Xt, act).argmax(axis=1) == yt) / yt.shape[0])
+                hist.test_accuracy.append(count_correct(forward(params, Xt, act), yt) / yt.shape[0])
     if checker is not None:
         checker.flush()
     hist.time_s = time.perf_counter() - t0
