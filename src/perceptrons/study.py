@@ -172,7 +172,7 @@ def run_study(config: StudyConfig, progress: Callable[[str, float], None] | None
     ax.set_xlabel("step (checked before the update, at the step's weights)")
     ax.set_ylabel("relative error")
     ax.set_title("Single-layer perceptron on blobs: analytic vs central-difference gradients")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     study.figures["blobs_gradcheck"] = fig
     study.figures["blobs_curves"] = plot_history(h_b, title="Single layer, blobs")
@@ -309,6 +309,7 @@ def run_study(config: StudyConfig, progress: Callable[[str, float], None] | None
             sd = [d[str(w)][key]["sd"] for w in WIDTHS]
             ax.errorbar(WIDTHS, mean, yerr=sd, marker="o", capsize=3, color=colour, label=act)
             ax.set_xscale("log")
+            ax.minorticks_off()  # only the widths themselves as ticks
             ax.set_xticks(WIDTHS, [str(w) for w in WIDTHS])
             ax.set_xlabel("hidden units")
             ax.set_ylabel(label)

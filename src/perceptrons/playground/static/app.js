@@ -130,7 +130,7 @@ function drawHeat(f) {
   tmp.getContext("2d").putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(tmp, 0, 0, cv.width, cv.height);
-  const sets = [["train", false]].concat($("show-test").checked ? [["test", true]] : []);
+  const sets = ($("show-train").checked ? [["train", false]] : []).concat($("show-test").checked ? [["test", true]] : []);
   for (const [name, hollow] of sets) {
     for (const [x, y, c] of pg.data[name]) {
       const [px, py] = toCanvas(x, y, cv.width);
@@ -259,6 +259,7 @@ function setup() {
   $("python").onclick = () => send({type: "python"});
   $("link").onclick = () => { writeURL(); navigator.clipboard && navigator.clipboard.writeText(location.href).catch(() => {}); };
   $("show-test").onchange = () => pg.last && drawHeat(pg.last);
+  $("show-train").onchange = () => pg.last && drawHeat(pg.last);
   $("discretize").onchange = () => pg.last && drawHeat(pg.last);
   $("csv").onchange = async () => {
     const file = $("csv").files[0]; if (!file) return;
