@@ -77,6 +77,13 @@ class Study:
         return f"\x00{key}\x01{format(value, fmt)}\x02"
 
 
+def _boundary_figure(net: MLP, data: tuple[Any, ...], title: str) -> Figure:
+    """The decision function of ``net`` over the test points of ``data`` = (Xtr, Xte, ytr, yte)."""
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    plot_decision_boundary(net, data[1], data[3], ax=ax, title=title)
+    return fig  # type: ignore[no-any-return]
+
+
 def _mean_sd(values: list[float]) -> dict[str, float]:
     a = np.asarray(values, dtype=float)
     return {"mean": float(a.mean()), "sd": float(a.std(ddof=1)) if a.size > 1 else 0.0, "values": a.tolist()}
@@ -176,15 +183,9 @@ def run_study(config: StudyConfig, progress: Callable[[str, float], None] | None
     fig.tight_layout()
     study.figures["blobs_gradcheck"] = fig
     study.figures["blobs_curves"] = plot_history(h_b, title="Single layer, blobs")
-    fig, ax = plt.subplots(figsize=(5.2, 5))
-    plot_decision_boundary(
-        net_b,
-        blob_data[1],
-        blob_data[3],
-        ax=ax,
-        title=f"Single layer on blobs (test points), acc {h_b.test_accuracy[-1]:.3f}",
+    study.figures["blobs_boundary"] = _boundary_figure(
+        net_b, blob_data, f"Single layer on blobs (test points), acc {h_b.test_accuracy[-1]:.3f}"
     )
-    study.figures["blobs_boundary"] = fig
 
     # 2. moons: single layer vs two layers -----------------------------------------------------
     say("moons: one layer against two", 0.12)
@@ -207,26 +208,14 @@ def run_study(config: StudyConfig, progress: Callable[[str, float], None] | None
         "gain_over_linear": h_m2.test_accuracy[-1] - h_m1.test_accuracy[-1],
     }
     m["moons_tanh16"] = {"steps": steps, "test_accuracy": h_m3.test_accuracy[-1]}
-    fig, ax = plt.subplots(figsize=(5.2, 5))
-    plot_decision_boundary(
-        net_m1,
-        moon_data[1],
-        moon_data[3],
-        ax=ax,
-        title=f"Single layer on moons (test points), acc {h_m1.test_accuracy[-1]:.3f}",
+    study.figures["moons_linear_boundary"] = _boundary_figure(
+        net_m1, moon_data, f"Single layer on moons (test points), acc {h_m1.test_accuracy[-1]:.3f}"
     )
-    study.figures["moons_linear_boundary"] = fig
     study.figures["moons_linear_curves"] = plot_history(h_m1, title="Single layer, moons")
     study.figures["moons_relu_curves"] = plot_history(h_m2, title="2-16-2 ReLU, moons")
-    fig, ax = plt.subplots(figsize=(5.2, 5))
-    plot_decision_boundary(
-        net_m2,
-        moon_data[1],
-        moon_data[3],
-        ax=ax,
-        title=f"2-16-2 ReLU on moons (test points), acc {h_m2.test_accuracy[-1]:.3f}",
+    study.figures["moons_relu_boundary"] = _boundary_figure(
+        net_m2, moon_data, f"2-16-2 ReLU on moons (test points), acc {h_m2.test_accuracy[-1]:.3f}"
     )
-    study.figures["moons_relu_boundary"] = fig
 
     # gradient checks of the trained networks (on 20 test samples, at the final weights)
     for name, net, data in (
