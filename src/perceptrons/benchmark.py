@@ -1,18 +1,21 @@
-"""Benchmark: ``python -m perceptrons.benchmark [--rounds 3] [--repeats 3] [--only W1,W2] [--out results.json]``.
+"""Benchmark: ``python -m perceptrons.benchmark [--rounds 2] [--repeats 5] [--only W1,W2] [--out results.json]``.
 
-Runs each workload for us and for every installed peer, each (workload, peer) in its own fresh
-Python process, one warm-up then ``--repeats`` timed runs. The peers' processes are interleaved over
-``--rounds`` rounds (ours, peer A, peer B, ours, peer A, ...) so that a machine whose speed drifts
-(shared virtual machines do) slows every peer alike; the median is over all timed runs of all
-rounds (9 by default). It prints the medians, our speed-up
-over each peer and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops,
+Runs each workload for us and for every installed peer, each peer in its own fresh Python process
+(one warm-up run, then ``--repeats`` timed runs), and prints the medians, our speed-up over each peer
+and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops,
 :mod:`perceptrons.bench.naive`), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters) and
 ``torch`` (CPU, optional extra ``perceptrons[bench]``; the core never imports it). A peer that cannot
 run is listed as skipped with the reason.
 
+Side by side: the processes of one workload are started together and then asked for their timed runs
+in turn (ours, A, B, ours, A, B, ...; the first rotates), so every run of ours has a run of each peer
+next to it in time. This machine (a shared virtual machine) has slow spells of seconds in which the
+same code runs up to 2x slower; taken in turn, such a spell slows the peers alike instead of deciding
+a ratio. ``--rounds`` repeats that with fresh processes; medians are over all timed runs.
+
 Thread policy: BLAS (and torch) run on one thread for W1-W5. Measured here, two OpenBLAS threads
 made small products erratic and slower; W6 (large products) runs with all cores, and its GFLOP/s
-is compared with a float32 matrix-product peak measured in the same process with the same threads.
+is compared with a float32 matrix-product peak measured in our worker with the same threads.
 """
 
 from __future__ import annotations
@@ -386,24 +389,108 @@ def _timed(f: Callable[[], Any]) -> float:
 
 
 # -- worker and driver --------------------------------------------------------------------------
-def worker(w: str, peer: str, repeats: int) -> dict[str, Any]:
+def worker(w: str, peer: str) -> None:
+    """Set up (data, model, one warm-up run), say ``ready``, then time one run per ``run`` line on stdin.
+
+    The driver keeps one such process per peer alive and asks them in turn, so each timed run of ours
+    sits next to a timed run of every peer: a slow spell of the machine hits them alike.
+    """
     from threadpoolctl import threadpool_limits
 
-    limits = threadpool_limits(limits=None if w == "W6" else 1)
+    threadpool_limits(limits=None if w == "W6" else 1)
     d = _data(w)
     make = {"ours": ours, "naive": naive, "sklearn": sklearn_peer, "torch": torch_peer}[peer]
     run = make(w, d)
-    info = run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        info = run()
-        times.append(time.perf_counter() - t)
-    out: dict[str, Any] = {"median_s": statistics.median(times), "times": times, **info}
-    if w == "W6":
-        out["gflops"] = info["flops"] / out["median_s"] / 1e9
-        out["peak_gflops"] = _peak_gflops()
-    del limits
+    run()  # warm-up
+    _say({"ready": True})
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "run":
+            t = time.perf_counter()
+            info = run()
+            _say({"time": time.perf_counter() - t, **info})
+        elif cmd == "peak":
+            _say({"peak_gflops": _peak_gflops()})
+        else:
+            break
+
+
+def _say(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class _Worker:
+    """The driver's handle on one worker process."""
+
+    def __init__(self, w: str, peer: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "perceptrons.benchmark", "--worker", w, peer],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.ask(None)
+
+    def ask(self, cmd: str | None) -> dict[str, Any]:
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        if stdin is None or stdout is None:  # pragma: no cover (Popen was given PIPE for both)
+            raise RuntimeError("the worker has no pipes")
+        if cmd is not None:
+            stdin.write(cmd + "\n")
+            stdin.flush()
+        line = stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"failed: {err.strip().splitlines()[-1:]}")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+def _measure(w: str, peers: list[str], rounds: int, repeats: int) -> dict[str, Any]:
+    """Run workload ``w`` for ``peers``: per round, a fresh process per peer, then ``repeats`` timed
+    runs taken in turn (ours, A, B, ours, A, B, ...; the first peer rotates each repeat)."""
+    out: dict[str, Any] = {}
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(max(1, rounds)):
+        procs: dict[str, _Worker] = {}
+        for peer in peers:
+            if "skipped" in out.get(peer, {}):
+                continue
+            reason = _peer_available(peer)
+            if reason is None:
+                try:
+                    procs[peer] = _Worker(w, peer)
+                except RuntimeError as exc:
+                    reason = str(exc)
+            if reason is not None:
+                out[peer] = {"skipped": reason}
+        order = list(procs)
+        for r in range(max(1, repeats)):
+            for peer in order[r % len(order) :] + order[: r % len(order)]:
+                runs.setdefault(peer, []).append(procs[peer].ask("run"))
+        if w == "W6" and "ours" in procs:  # the peak, in a process with the same threads
+            out.setdefault("_peaks", []).append(procs["ours"].ask("peak")["peak_gflops"])
+        for p in procs.values():
+            p.close()
+    peaks = out.pop("_peaks", [])
+    for peer, rs in runs.items():
+        times = [r["time"] for r in rs]
+        info = {k: v for k, v in rs[-1].items() if k != "time"}
+        merged: dict[str, Any] = {**info, "times": times, "median_s": statistics.median(times)}
+        if "ours" in runs and peer != "ours":  # speed-up of each side-by-side pair, as a cross-check
+            mine = [r["time"] for r in runs["ours"]]
+            merged["paired_speedup_median"] = statistics.median(t / m for t, m in zip(times, mine))
+        if w == "W6":
+            merged["gflops"] = merged["flops"] / merged["median_s"] / 1e9
+            merged["peak_gflops"] = max(peaks) if peaks else float("nan")
+        out[peer] = merged
+        print(f"  {w:4} {peer:8} {_fmt_peer(merged)}", file=sys.stderr)
     return out
 
 
@@ -420,60 +507,29 @@ def _peer_available(peer: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m perceptrons.benchmark", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per process after one warm-up (default 3)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved processes per peer (default 3)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per process after one warm-up (default 5)")
+    ap.add_argument("--rounds", type=int, default=2, help="fresh processes per peer, one after another (default 2)")
     ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4 (default all)")
     ap.add_argument("--out", help="write the results as JSON to this file")
     ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker[0], args.worker[1], args.repeats)))
+        worker(args.worker[0], args.worker[1])
         return 0
+    unknown = [w for w in args.only.split(",") if w and w not in WORKLOADS]
+    if unknown:
+        ap.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
     chosen = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "numpy": np.__version__},
+        "protocol": {"rounds": args.rounds, "repeats": args.repeats},
         "workloads": {},
     }
     for w in chosen:
-        res: dict[str, Any] = {"description": WORKLOADS[w], "peers": {}}
-        runs: dict[str, list[dict[str, Any]]] = {}
-        for _ in range(max(1, args.rounds)):
-            for peer in PEERS[w]:
-                reason = _peer_available(peer)
-                if reason:
-                    res["peers"][peer] = {"skipped": reason}
-                    continue
-                if "skipped" in res["peers"].get(peer, {}):
-                    continue
-                proc = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "perceptrons.benchmark",
-                        "--worker",
-                        w,
-                        peer,
-                        "--repeats",
-                        str(args.repeats),
-                    ],
-                    capture_output=True,
-                    text=True,
-                )
-                if proc.returncode:
-                    res["peers"][peer] = {"skipped": f"failed: {proc.stderr.strip().splitlines()[-1:]}"}
-                    continue
-                runs.setdefault(peer, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        for peer, rs in runs.items():
-            if "skipped" in res["peers"].get(peer, {}):
-                continue
-            times = [t for r in rs for t in r["times"]]
-            merged = {**rs[-1], "times": times, "median_s": statistics.median(times)}
-            if w == "W6":
-                merged["gflops"] = merged["flops"] / merged["median_s"] / 1e9
-                merged["peak_gflops"] = max(r["peak_gflops"] for r in rs)
-            res["peers"][peer] = merged
-            print(f"  {w:4} {peer:8} {_fmt_peer(merged)}", file=sys.stderr)
-        results["workloads"][w] = res
+        results["workloads"][w] = {
+            "description": WORKLOADS[w],
+            "peers": _measure(w, PEERS[w], args.rounds, args.repeats),
+        }
     print(_table(results))
     if args.out:
         with open(args.out, "w") as fh:

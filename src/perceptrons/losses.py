@@ -84,18 +84,10 @@ def cross_entropy_and_grad(z: Array, y: NDArray[np.intp]) -> tuple[float, Array,
     np.reciprocal(s, out=s)
     e *= s  # softmax / N ...
     e.ravel()[flat] -= 1.0 / n  # ... - onehot / N
-    return loss, e, _count_correct(z, y, m, picked == 0.0)
-
-
-def _count_correct(z: Array, y: NDArray[np.intp], m: Array, hits: Array) -> int:
-    """How many rows have argmax == label, given the row max ``m`` (N, 1) and ``hits`` = (z_y == m)."""
-    if np.count_nonzero(z == m) > z.shape[0]:  # a row ties for its max: decide exactly as argmax does
-        return int(np.count_nonzero(z.argmax(axis=1) == y))
-    return int(np.count_nonzero(hits))
+    return loss, e, count_correct(z, y)
 
 
 def count_correct(z: Array, y: NDArray[np.intp]) -> int:
-    """``count_nonzero(z.argmax(axis=1) == y)`` without NumPy's slow argmax over short rows."""
-    n, c = z.shape
-    m = _row_max(z)
-    return _count_correct(z, y, m, z.take(np.arange(0, n * c, c) + y) == m[:, 0])
+    """How many rows of logits ``z`` (N, C) have their largest entry at the label ``y`` (N,) (ties: the
+    first, as ``argmax``). Measured here, ``argmax`` beats a max-and-compare for all but ~10^4-row sets."""
+    return int(np.count_nonzero(z.argmax(axis=1) == y))

@@ -24,8 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._validation import as_generator, check_choice, check_labels, check_positive, check_X
-from .activations import ACTIVATIONS, DERIVATIVES
-from .losses import cross_entropy_and_grad, log_softmax, softmax
+from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
+from .losses import _row_max, count_correct, cross_entropy_and_grad, log_softmax, softmax
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -113,6 +113,197 @@ def loss_and_grads(
     if l1:
         loss += l1 * sum(float(np.abs(params[f"W{i}"]).sum()) for i in range(n_layers))
     return loss, out, n_correct
+
+
+class Backprop:
+    """The training loop's fast path of :func:`loss_and_grads`, for one network and its flat buffers.
+
+    The flat parameter vector stores each layer as ``W_i`` (fan_in, fan_out) followed by ``b_i``
+    (fan_out,), which is exactly the augmented matrix ``[W_i; b_i]`` of shape (fan_in + 1, fan_out).
+    With inputs augmented by a column of ones, ``[h, 1] @ [W; b] = h @ W + b``, so each layer is one
+    matrix product, and the backward product ``[h, 1]^T dz`` writes ``dW`` and ``db`` at once. Buffers
+    for activations and gradients are allocated once per batch size and reused, so a step allocates
+    (almost) nothing. One sample (the course's per-sample SGD) reduces its softmax on Python floats.
+
+    The numbers are those of :func:`loss_and_grads` up to the rounding of a reordered sum (tests compare
+    the two to 1e-12 in float64). Gradients go into ``grads`` (the flat gradient vector, laid out like
+    ``theta``); ``prepare(X)`` makes the augmented copy of the training inputs that ``__call__`` indexes.
+    """
+
+    def __init__(
+        self, sizes: Sequence[int], activation: str, theta: Array, grads: Array, alpha: float = 0.0, l1: float = 0.0
+    ) -> None:
+        self.sizes = list(sizes)
+        self.activation = activation
+        self.dtype = theta.dtype
+        self.alpha, self.l1 = float(alpha), float(l1)
+        self.Wa: list[Array] = []  # [W_i; b_i] views of theta
+        self.W: list[Array] = []  # W_i views
+        self.Ga: list[Array] = []  # the same views of the gradient
+        off = 0
+        for a, b in zip(self.sizes[:-1], self.sizes[1:]):
+            n = (a + 1) * b
+            self.Wa.append(theta[off : off + n].reshape(a + 1, b))
+            self.Ga.append(grads[off : off + n].reshape(a + 1, b))
+            self.W.append(self.Wa[-1][:a])
+            off += n
+        if off != theta.size or grads.shape != theta.shape:
+            raise ValueError(f"the flat buffers hold {theta.size} and {grads.size} numbers, the sizes need {off}.")
+        self._bufs: dict[int, tuple[list[Array], list[Array], list[Array], Array, Any]] = {}
+
+    def prepare(self, X: Array) -> Array:
+        """``[X, 1]``: the inputs with a column of ones, in the network's dtype."""
+        Xa = np.empty((X.shape[0], X.shape[1] + 1), dtype=self.dtype)
+        Xa[:, :-1] = X
+        Xa[:, -1] = 1.0
+        return Xa
+
+    def _buffers(self, n: int) -> tuple[list[Array], list[Array], list[Array], Array, Any]:
+        bufs = self._bufs.get(n)
+        if bufs is None:
+            dt, sizes = self.dtype, self.sizes
+            hs = [np.empty((n, h + 1), dtype=dt) for h in sizes[1:-1]]  # [h_i, 1] for the hidden layers
+            for h in hs:
+                h[:, -1] = 1.0
+            zs = [np.empty((n, h), dtype=dt) for h in sizes[1:]]  # pre-activations, then dL/dz
+            dhs = [np.empty((n, h), dtype=dt) for h in sizes[1:-1]]  # products dz W^T
+            c = sizes[-1]
+            ce = (np.arange(0, n * c, c), np.ones((c, 1), dtype=dt), np.empty((n, 1), dtype=dt), np.empty(n, np.intp))
+            bufs = self._bufs[n] = (hs, zs, dhs, np.empty((n, c), dtype=dt), ce)
+        return bufs
+
+    def __call__(self, xa: Array, y: NDArray[np.intp]) -> tuple[float, int]:
+        """Loss and number of correct rows of the batch ``xa`` (rows of ``prepare``'s output), labels ``y``;
+        the gradient is written into ``grads``."""
+        n = xa.shape[0]
+        hs, zs, dhs, dz, ce = self._buffers(n)
+        L = len(self.Wa)
+        f = _ACTIVATIONS_INTO[self.activation]
+        h = xa
+        for i in range(L - 1):
+            np.dot(h, self.Wa[i], out=zs[i])
+            h = hs[i]
+            f(zs[i], h[:, :-1])
+        z = zs[L - 1]
+        np.dot(h, self.Wa[L - 1], out=z)
+        if n == 1:
+            loss, n_correct = _one_sample_ce(z, int(y[0]), dz)
+        else:
+            loss, n_correct = _batch_ce(z, y, dz, ce)
+        df = _DERIVATIVE_TIMES[self.activation]
+        g = dz
+        for i in range(L - 1, -1, -1):
+            h = hs[i - 1] if i else xa
+            np.dot(h.T, g, out=self.Ga[i])  # [dW_i; db_i] in one product
+            if i:
+                d = dhs[i - 1]
+                np.dot(g, self.W[i].T, out=d)
+                df(d, h[:, :-1])
+                g = d
+        if self.alpha or self.l1:
+            for W, G in zip(self.W, self.Ga):
+                gW = G[: W.shape[0]]
+                if self.alpha:
+                    gW += self.alpha * W
+                    loss += 0.5 * self.alpha * float(np.vdot(W, W))
+                if self.l1:
+                    gW += self.l1 * np.sign(W)
+                    loss += self.l1 * float(np.abs(W).sum())
+        return loss, n_correct
+
+
+def _one_sample_ce(z: Array, label: int, dz: Array) -> tuple[float, int]:
+    """Cross-entropy of one row of logits on Python floats; ``dz`` gets softmax - onehot."""
+    row = z[0].tolist()
+    m = max(row)
+    e = [math.exp(v - m) for v in row]
+    s = math.fsum(e)
+    p = [v / s for v in e]
+    p[label] -= 1.0
+    dz[0] = p
+    return math.log(s) - (row[label] - m), int(row.index(m) == label)
+
+
+def _batch_ce(z: Array, y: NDArray[np.intp], dz: Array, ce: Any) -> tuple[float, int]:
+    """Mean cross-entropy of (N, C) logits; ``dz`` gets (softmax - onehot) / N. As
+    :func:`perceptrons.losses.cross_entropy_and_grad`, into preallocated buffers."""
+    base, ones, s, flat = ce
+    n = z.shape[0]
+    m = _row_max(z)
+    np.subtract(z, m, out=dz)
+    np.exp(dz, out=dz)
+    np.dot(dz, ones, out=s)
+    np.add(base, y, out=flat)  # positions of the labels in the flattened (N, C) arrays
+    picked = z.take(flat)
+    picked -= m[:, 0]  # z_y - max
+    loss = (float(np.add.reduce(np.log(s), axis=None)) - float(np.add.reduce(picked))) / n
+    s *= n
+    np.reciprocal(s, out=s)
+    dz *= s
+    dz.reshape(-1)[flat] -= 1.0 / n
+    return loss, count_correct(z, y)
+
+
+def _relu_into(z: Array, out: Array) -> None:
+    np.maximum(z, 0.0, out=out)
+
+
+def _leaky_relu_into(z: Array, out: Array) -> None:
+    np.multiply(z, LEAKY_SLOPE, out=out)
+    np.maximum(out, z, out=out)  # max(z, 0.01 z) is z for z > 0 and 0.01 z otherwise
+
+
+def _sigmoid_into(z: Array, out: Array) -> None:
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+
+
+def _tanh_into(z: Array, out: Array) -> None:
+    np.tanh(z, out=out)
+
+
+def _identity_into(z: Array, out: Array) -> None:
+    np.copyto(out, z)
+
+
+def _relu_times(d: Array, h: Array) -> None:
+    np.multiply(d, np.sign(h) if h.size <= 256 else h > 0, out=d)
+
+
+def _leaky_relu_times(d: Array, h: Array) -> None:
+    d *= np.where(h > 0, 1.0, LEAKY_SLOPE).astype(h.dtype)
+
+
+def _sigmoid_times(d: Array, h: Array) -> None:
+    d *= h * (1.0 - h)
+
+
+def _tanh_times(d: Array, h: Array) -> None:
+    d *= 1.0 - h * h
+
+
+def _identity_times(d: Array, h: Array) -> None:
+    pass
+
+
+#: h = f(z) written into ``out``, and d *= f'(z) from h = f(z): the activations of ``activations.py``
+#: in the form the fast path needs (no new arrays, output into a strided view)
+_ACTIVATIONS_INTO = {
+    "relu": _relu_into,
+    "leaky_relu": _leaky_relu_into,
+    "sigmoid": _sigmoid_into,
+    "tanh": _tanh_into,
+    "identity": _identity_into,
+}
+_DERIVATIVE_TIMES = {
+    "relu": _relu_times,
+    "leaky_relu": _leaky_relu_times,
+    "sigmoid": _sigmoid_times,
+    "tanh": _tanh_times,
+    "identity": _identity_times,
+}
 
 
 def _check_sizes(sizes: Any) -> list[int]:

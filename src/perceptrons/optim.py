@@ -25,6 +25,17 @@ from ._validation import check_positive
 Params = dict[str, NDArray[Any]]
 
 
+def _const(cache: dict[tuple[float, Any], NDArray[Any]], x: float, dtype: Any) -> NDArray[Any]:
+    """``x`` as a 0-d array of ``dtype``, cached: NumPy multiplies by a 0-d array ~1.6x faster than by a
+    Python float (no scalar conversion per call), which matters on the few-number steps of small nets."""
+    c = cache.get((x, dtype))
+    if c is None:
+        if len(cache) > 64:  # values change (a learning rate set from a slider): keep the cache small
+            cache.clear()
+        c = cache[(x, dtype)] = np.array(x, dtype=dtype)
+    return c
+
+
 class SGD:
     """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 
@@ -37,29 +48,31 @@ class SGD:
         self.nesterov = bool(nesterov)
         self._v: Params = {}
         self._tmp: Params = {}
+        self._c: dict[tuple[float, Any], NDArray[Any]] = {}
 
     def step(self, params: Params, grads: Params) -> None:
-        lr, mu = self.lr, self.momentum
         for k, p in params.items():
             g = grads[k]
             t = self._tmp.get(k)
-            if t is None or t.shape != p.shape:
+            if t is None or t.shape != p.shape or t.dtype != p.dtype:
                 t = self._tmp[k] = np.empty_like(p)
+            lr = _const(self._c, self.lr, p.dtype)
             np.multiply(g, lr, out=t)  # lr g, in a preallocated buffer: no temporaries per step
-            if mu == 0.0:
-                p -= t
+            if self.momentum == 0.0:
+                np.subtract(p, t, out=p)
                 continue
+            mu = _const(self._c, self.momentum, p.dtype)
             v = self._v.get(k)
             if v is None:
                 v = self._v[k] = np.zeros_like(p)
-            v *= mu
-            v -= t
-            if self.nesterov:
-                t *= -1.0
-                t += mu * v
-                p += t
+            np.multiply(v, mu, out=v)
+            np.subtract(v, t, out=v)
+            if self.nesterov:  # theta + mu v - lr g
+                np.subtract(p, t, out=p)
+                np.multiply(v, mu, out=t)
+                np.add(p, t, out=p)
             else:
-                p += v
+                np.add(p, v, out=p)
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov})"
@@ -79,6 +92,7 @@ class Adam:
         self._m: Params = {}
         self._s: Params = {}
         self._tmp: Params = {}
+        self._c: dict[tuple[float, Any], NDArray[Any]] = {}
 
     def step(self, params: Params, grads: Params) -> None:
         self.t += 1
@@ -91,20 +105,22 @@ class Adam:
                 self._s[k] = np.zeros_like(p)
             m, s = self._m[k], self._s[k]
             t = self._tmp.get(k)
-            if t is None or t.shape != p.shape:
+            if t is None or t.shape != p.shape or t.dtype != p.dtype:
                 t = self._tmp[k] = np.empty_like(p)
-            m *= b1
-            np.multiply(g, 1 - b1, out=t)
-            m += t
-            s *= b2
+            c = self._c
+            dt = p.dtype
+            np.multiply(m, _const(c, b1, dt), out=m)
+            np.multiply(g, _const(c, 1 - b1, dt), out=t)
+            np.add(m, t, out=m)
+            np.multiply(s, _const(c, b2, dt), out=s)
             np.multiply(g, g, out=t)
-            t *= 1 - b2
-            s += t
+            np.multiply(t, _const(c, 1 - b2, dt), out=t)
+            np.add(s, t, out=s)
             np.sqrt(s, out=t)
-            t += self.eps
+            np.add(t, _const(c, self.eps, dt), out=t)
             np.divide(m, t, out=t)
-            t *= lr_t
-            p -= t
+            np.multiply(t, np.array(lr_t, dtype=dt), out=t)  # changes every step: not cached
+            np.subtract(p, t, out=p)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"
