@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from ._validation import as_generator, check_choice, check_labels, check_positive, check_X
 from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
-from .losses import cross_entropy_and_grad, log_softmax, softmax
+from .losses import count_correct, cross_entropy_and_grad, log_softmax, softmax
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -154,6 +154,7 @@ class Backprop:
             off += n
         if off != theta.size or grads.shape != theta.shape:
             raise ValueError(f"the flat buffers hold {theta.size} and {grads.size} numbers, the sizes need {off}.")
+        self.WaT = [w.T for w in self.Wa]
         self._f = _ACTIVATIONS_INTO[activation]
         self._df = _DERIVATIVE_TIMES[activation]
         self._bufs: dict[int, _Buffers] = {}
@@ -165,6 +166,21 @@ class Backprop:
         Xa[:, -1] = 1.0
         return Xa
 
+    def count_correct(self, xa: Array, y: NDArray[np.intp]) -> int:
+        """How many rows of ``xa`` (from ``prepare``) the network classifies as ``y``: the forward pass
+        of ``__call__`` (buffers kept per size, so evaluating a fixed test set allocates nothing)."""
+        n = xa.shape[0]
+        b = self._bufs.get(n)
+        if b is None:
+            b = self._bufs[n] = _Buffers(self.sizes, n, self.dtype)
+        inp = xa.T
+        for i in range(len(self.Wa) - 1):
+            np.dot(self.WaT[i], inp, out=b.zT[i])
+            inp = b.hT[i]
+            self._f(b.zT[i], inp[:-1], b.zero[i])
+        np.dot(inp.T, self.Wa[-1], out=b.z)
+        return count_correct(b.z, y)
+
     def __call__(self, xa: Array, y: NDArray[np.intp]) -> tuple[float, int]:
         """Loss and number of correct rows of the batch ``xa`` (rows of ``prepare``'s output), labels ``y``;
         the gradient is written into ``grads``."""
@@ -172,12 +188,12 @@ class Backprop:
         b = self._bufs.get(n)
         if b is None:
             b = self._bufs[n] = _Buffers(self.sizes, n, self.dtype)
-        Wa, W, Ga, f, df = self.Wa, self.W, self.Ga, self._f, self._df
+        Wa, WaT, W, Ga, f, df = self.Wa, self.WaT, self.W, self.Ga, self._f, self._df
         hT, zT, dT, tmp, zero = b.hT, b.zT, b.dT, b.tmp, b.zero
         L = len(Wa)
         inp = xa.T  # [x, 1]^T, (D + 1, N)
         for i in range(L - 1):  # hidden layers, transposed: z^T = [W; b]^T [h, 1]^T
-            np.dot(Wa[i].T, inp, out=zT[i])
+            np.dot(WaT[i], inp, out=zT[i])
             inp = hT[i]
             f(zT[i], inp[:-1], zero[i])
         z = b.z
@@ -233,7 +249,7 @@ class _Buffers:
 
 def _one_sample_ce(z: Array, label: int, dz: Array) -> tuple[float, int]:
     """Cross-entropy of one row of logits on Python floats; ``dz`` gets softmax - onehot."""
-    row = z[0].tolist()
+    row = z.tolist()[0]
     m = max(row)
     e = [math.exp(v - m) for v in row]
     s = math.fsum(e)

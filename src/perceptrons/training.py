@@ -22,8 +22,7 @@ from numpy.typing import NDArray
 
 from ._validation import as_generator, check_labels, check_positive, check_X
 from .gradcheck import numeric_grads_batched, roundoff_floor, step_errors
-from .losses import count_correct
-from .network import MLP, Backprop, Params, _views, forward
+from .network import MLP, Backprop, Params, _views
 from .optim import OPTIMIZERS, SGD, Adam
 
 Array = NDArray[Any]
@@ -300,6 +299,7 @@ def train(
     backup = theta.copy()
     step = Backprop(net.sizes, act, theta, gflat, alpha, l1)  # loss_and_grads, into preallocated buffers
     XA = step.prepare(Xa)
+    XtA = None if Xt is None else step.prepare(Xt)
     checker = _GradcheckRecorder(net, Xa, ya, alpha, l1, gradcheck_h, hist) if gradcheck_every else None
     t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
@@ -340,9 +340,9 @@ def train(
                 checker.add(s + 1, theta, gflat, idx, loss)
             backup[...] = theta  # (a plain copy: 3x cheaper than np.copyto on a few numbers)
             opt.step(flat_p, flat_g)
-            if Xt is not None and yt is not None and (s % eval_every == 0 or s == total - 1):
+            if XtA is not None and yt is not None and (s % eval_every == 0 or s == total - 1):
                 hist.test_steps.append(s + 1)  # one batched forward pass over the test set
-                hist.test_accuracy.append(count_correct(forward(params, Xt, act), yt) / yt.shape[0])
+                hist.test_accuracy.append(step.count_correct(XtA, yt) / yt.shape[0])
     if checker is not None:
         checker.flush()
     hist.time_s = time.perf_counter() - t0
