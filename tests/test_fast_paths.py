@@ -162,4 +162,5 @@ def test_backprop_counts_ties_like_argmax():
     y = np.array([0, 1, 2, 0])
     XA = bp.prepare(np.ones((4, 2)))
     assert bp(XA, y)[1] == 2
+    assert bp.count_correct(XA, y) == 2  # the evaluation's forward pass decides ties the same way
     assert bp(XA[:1], y[:1])[1] == 1 and bp(XA[1:2], y[1:2])[1] == 0

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from ._validation import as_generator, check_choice, check_labels, check_positive, check_X
 from .activations import ACTIVATIONS, DERIVATIVES, LEAKY_SLOPE
-from .losses import count_correct, cross_entropy_and_grad, log_softmax, softmax
+from .losses import cross_entropy_and_grad, log_softmax, softmax
 
 Array = NDArray[Any]
 Params = dict[str, Array]
@@ -166,20 +166,23 @@ class Backprop:
         Xa[:, -1] = 1.0
         return Xa
 
-    def count_correct(self, xa: Array, y: NDArray[np.intp]) -> int:
-        """How many rows of ``xa`` (from ``prepare``) the network classifies as ``y``: the forward pass
-        of ``__call__`` (buffers kept per size, so evaluating a fixed test set allocates nothing)."""
-        n = xa.shape[0]
+    def _buffers(self, n: int) -> _Buffers:
         b = self._bufs.get(n)
         if b is None:
             b = self._bufs[n] = _Buffers(self.sizes, n, self.dtype)
+        return b
+
+    def count_correct(self, xa: Array, y: NDArray[np.intp]) -> int:
+        """How many rows of ``xa`` (from ``prepare``) the network classifies as ``y``: the forward pass
+        of ``__call__`` (buffers kept per size, so evaluating a fixed test set allocates nothing)."""
+        b = self._buffers(xa.shape[0])
         inp = xa.T
         for i in range(len(self.Wa) - 1):
             np.dot(self.WaT[i], inp, out=b.zT[i])
             inp = b.hT[i]
             self._f(b.zT[i], inp[:-1], b.zero[i])
-        np.dot(inp.T, self.Wa[-1], out=b.z)
-        return count_correct(b.z, y)
+        np.dot(self.WaT[-1], inp, out=b.z)
+        return _count_correct(b.z, y)
 
     def __call__(self, xa: Array, y: NDArray[np.intp]) -> tuple[float, int]:
         """Loss and number of correct rows of the batch ``xa`` (rows of ``prepare``'s output), labels ``y``;
@@ -187,30 +190,28 @@ class Backprop:
         n = xa.shape[0]
         b = self._bufs.get(n)
         if b is None:
-            b = self._bufs[n] = _Buffers(self.sizes, n, self.dtype)
-        Wa, WaT, W, Ga, f, df = self.Wa, self.WaT, self.W, self.Ga, self._f, self._df
-        hT, zT, dT, tmp, zero = b.hT, b.zT, b.dT, b.tmp, b.zero
-        L = len(Wa)
+            b = self._buffers(n)
+        WaT, W, Ga, f, df = self.WaT, self.W, self.Ga, self._f, self._df
+        hT, zT, dT, mask, zero = b.hT, b.zT, b.dT, b.mask, b.zero
+        L = len(WaT)
         inp = xa.T  # [x, 1]^T, (D + 1, N)
-        for i in range(L - 1):  # hidden layers, transposed: z^T = [W; b]^T [h, 1]^T
+        for i in range(L - 1):  # z^T = [W; b]^T [h, 1]^T
             np.dot(WaT[i], inp, out=zT[i])
             inp = hT[i]
             f(zT[i], inp[:-1], zero[i])
-        z = b.z
-        np.dot(inp.T, Wa[L - 1], out=z)  # logits (N, C)
-        dz = b.dz
+        z, g = b.z, b.dz  # logits^T and dL/dz^T, (C, N)
+        np.dot(WaT[L - 1], inp, out=z)
         if n == 1:
-            loss, n_correct = _one_sample_ce(z, int(y[0]), dz)
+            loss, n_correct = _one_sample_ce(z, int(y[0]), g)
         else:
-            loss, n_correct = _batch_ce(z, y, dz, b)
-        g = dz.T  # dL/dz^T of the current layer, (fan_out, N)
+            loss, n_correct = _batch_ce(z, y, g, b)
         for i in range(L - 1, -1, -1):
             h = hT[i - 1] if i else xa.T
             np.dot(h, g.T, out=Ga[i])  # [dW_i; db_i] = [h, 1]^T dz in one product
             if i:
                 d = dT[i - 1]
                 np.dot(W[i], g, out=d)  # (dz W^T)^T
-                df(d, h[:-1], tmp[i - 1])
+                df(d, h[:-1], mask[i - 1], zero[i - 1])
                 g = d
         if self.alpha or self.l1:
             for Wi, G in zip(W, Ga):
@@ -225,7 +226,8 @@ class Backprop:
 
 
 class _Buffers:
-    """Preallocated arrays of :class:`Backprop` for one batch size ``n``."""
+    """Preallocated arrays of :class:`Backprop` for one batch size ``n``; everything is transposed
+    (units x samples), so row-wise reductions of the softmax run along contiguous rows too."""
 
     def __init__(self, sizes: list[int], n: int, dt: Any) -> None:
         hidden = sizes[1:-1]
@@ -235,47 +237,58 @@ class _Buffers:
             h[-1] = 1.0
         self.zT = [np.empty((h, n), dtype=dt) for h in hidden]  # pre-activations^T
         self.dT = [np.empty((h, n), dtype=dt) for h in hidden]  # dL/dz^T
-        self.tmp = [np.empty((h, n), dtype=dt) for h in hidden]
+        self.mask = [np.empty((h, n), dtype=bool) for h in hidden]
         self.zero = [np.zeros((h, n), dtype=dt) for h in hidden]
-        self.z = np.empty((n, c), dtype=dt)
-        self.dz = np.empty((n, c), dtype=dt)
+        self.z = np.empty((c, n), dtype=dt)  # logits^T
+        self.dz = np.empty((c, n), dtype=dt)
         self.dz_flat = self.dz.reshape(-1)
-        self.base = np.arange(0, n * c, c)
+        self.ar = np.arange(n)
         self.pos = np.empty(n, dtype=np.intp)
-        self.ones = np.ones((c, 1), dtype=dt)
-        self.s = np.empty((n, 1), dtype=dt)
+        self.s = np.empty(n, dtype=dt)
+        self.ls = np.empty(n, dtype=dt)
+        self.ones_c = np.ones(c, dtype=dt)
+        self.ones_n = np.ones(n, dtype=dt)
         self.inv_n = np.array(1.0 / n, dtype=dt)
 
 
 def _one_sample_ce(z: Array, label: int, dz: Array) -> tuple[float, int]:
-    """Cross-entropy of one row of logits on Python floats; ``dz`` gets softmax - onehot."""
-    row = z.tolist()[0]
+    """Cross-entropy of one column of logits (C, 1) on Python floats; ``dz`` gets softmax - onehot."""
+    row = z.ravel().tolist()
     m = max(row)
     e = [math.exp(v - m) for v in row]
     s = math.fsum(e)
     p = [v / s for v in e]
     p[label] -= 1.0
-    dz[0] = p
+    dz[:, 0] = p
     return math.log(s) - (row[label] - m), int(row.index(m) == label)
 
 
+def _count_correct(z: Array, y: NDArray[np.intp]) -> int:
+    """Columns of logits ``z`` (C, N) whose largest entry (the first of ties) is at row ``y``."""
+    return int(np.count_nonzero(z.argmax(axis=0) == y))
+
+
 def _batch_ce(z: Array, y: NDArray[np.intp], dz: Array, b: _Buffers) -> tuple[float, int]:
-    """Mean cross-entropy of (N, C) logits; ``dz`` gets (softmax - onehot) / N. The formulas of
-    :func:`perceptrons.losses.cross_entropy_and_grad`, into preallocated buffers; the row max comes
-    from the argmax that also counts the correct rows."""
-    n = z.shape[0]
-    am = z.argmax(axis=1)
+    """Mean cross-entropy of logits ``z`` (C, N); ``dz`` gets (softmax - onehot)^T / N. The formulas of
+    :func:`perceptrons.losses.cross_entropy_and_grad`, transposed, into preallocated buffers; the
+    column max is read at the argmax that also counts the correct columns."""
+    n = z.shape[1]
+    pos, s, ls = b.pos, b.s, b.ls
+    am = z.argmax(axis=0)
     n_correct = int(np.count_nonzero(am == y))
-    pos, s = b.pos, b.s
-    np.add(b.base, am, out=pos)
-    m = z.take(pos)[:, None]  # (N, 1) row max
+    np.multiply(am, n, out=pos)
+    pos += b.ar  # flat positions of the column maxima
+    m = z.take(pos)
     np.subtract(z, m, out=dz)
     np.exp(dz, out=dz)
-    np.dot(dz, b.ones, out=s)
-    np.add(b.base, y, out=pos)  # positions of the labels in the flattened (N, C) arrays
-    picked = z.take(pos)[:, None]
+    np.dot(b.ones_c, dz, out=s)  # column sums as a vector-matrix product
+    np.multiply(y, n, out=pos)
+    pos += b.ar  # flat positions of the labels
+    picked = z.take(pos)
     picked -= m  # z_y - max: small numbers, the sum below loses no digits
-    loss = (float(np.add.reduce(np.log(s), axis=None)) - float(np.add.reduce(picked, axis=None))) / n
+    np.log(s, out=ls)
+    ls -= picked
+    loss = float(np.dot(ls, b.ones_n)) / n  # mean of log s - (z_y - max)
     np.divide(b.inv_n, s, out=s)  # 1 / (N s)
     dz *= s  # softmax / N ...
     b.dz_flat[pos] -= b.inv_n  # ... - onehot / N
@@ -306,28 +319,24 @@ def _identity_into(z: Array, out: Array, zero: Array) -> None:
     np.copyto(out, z)
 
 
-def _relu_times(d: Array, h: Array, tmp: Array) -> None:
-    np.sign(h, out=tmp)  # h >= 0: sign(h) is 1[h > 0], and multiplying by a float mask is the cheapest
-    np.multiply(d, tmp, out=d)
+def _relu_times(d: Array, h: Array, mask: Array, zero: Array) -> None:
+    np.greater(h, zero, out=mask)  # measured: faster than np.sign(h) (not vectorised for float32 here)
+    np.multiply(d, mask, out=d)
 
 
-def _leaky_relu_times(d: Array, h: Array, tmp: Array) -> None:
+def _leaky_relu_times(d: Array, h: Array, mask: Array, zero: Array) -> None:
     d *= np.where(h > 0, 1.0, LEAKY_SLOPE).astype(h.dtype)
 
 
-def _sigmoid_times(d: Array, h: Array, tmp: Array) -> None:
-    np.subtract(1.0, h, out=tmp)
-    tmp *= h
-    d *= tmp
+def _sigmoid_times(d: Array, h: Array, mask: Array, zero: Array) -> None:
+    d *= h * (1.0 - h)
 
 
-def _tanh_times(d: Array, h: Array, tmp: Array) -> None:
-    np.multiply(h, h, out=tmp)
-    np.subtract(1.0, tmp, out=tmp)
-    d *= tmp
+def _tanh_times(d: Array, h: Array, mask: Array, zero: Array) -> None:
+    d *= 1.0 - h * h
 
 
-def _identity_times(d: Array, h: Array, tmp: Array) -> None:
+def _identity_times(d: Array, h: Array, mask: Array, zero: Array) -> None:
     pass
 
 

@@ -165,8 +165,9 @@ def _schedule(
     steps: int | None,
     epochs: int | None,
     rng: np.random.Generator,
-) -> tuple[int, Callable[[int], Array]]:
-    """Return (number of steps, step -> batch indices)."""
+) -> tuple[int, Callable[[int], Array], list[Array]]:
+    """Return (number of steps, step -> batch indices, the current epoch's permutation: a one-item list
+    for ``"epochs"`` (refreshed when ``batch(s)`` starts an epoch), empty otherwise)."""
     if not isinstance(sampling, str):
         order = np.asarray(sampling)
         if order.ndim != 1 or order.dtype.kind not in "iu" or order.size == 0:
@@ -179,7 +180,7 @@ def _schedule(
         total = math.ceil(order.size / batch_size)
         if steps is not None and steps != total:
             raise ValueError(f"steps={steps} disagrees with the {order.size} given indices at batch size {batch_size}.")
-        return total, lambda s: order[s * batch_size : (s + 1) * batch_size]
+        return total, lambda s: order[s * batch_size : (s + 1) * batch_size], []
     if sampling == "replacement":
         if steps is None:
             if epochs is None:
@@ -187,7 +188,7 @@ def _schedule(
             steps = epochs * math.ceil(n / batch_size)
         check_positive("steps", steps, integer=True)
         order = rng.integers(0, n, size=steps * batch_size)
-        return steps, lambda s: order[s * batch_size : (s + 1) * batch_size]
+        return steps, lambda s: order[s * batch_size : (s + 1) * batch_size], []
     if sampling == "epochs":
         per_epoch = math.ceil(n / batch_size)
         if steps is None:
@@ -204,7 +205,7 @@ def _schedule(
                 perm[:] = [rng.permutation(n)]
             return perm[0][j * batch_size : (j + 1) * batch_size]
 
-        return steps, batch
+        return steps, batch, perm
     raise ValueError(f"sampling must be 'replacement', 'epochs' or an array of indices, got {sampling!r}.")
 
 
@@ -283,7 +284,8 @@ def train(
         Xt = check_X(eval_data[0], net.sizes[0], net.dtype, name="X_test")
         yt = check_labels(eval_data[1], Xt.shape[0], net.sizes[-1], name="y_test")
     rng = as_generator(seed)
-    total, batch_of = _schedule(sampling, n, batch_size, steps, epochs, rng)
+    total, batch_of, perm = _schedule(sampling, n, batch_size, steps, epochs, rng)
+    per_epoch = math.ceil(n / batch_size) if isinstance(sampling, str) and sampling == "epochs" else 0
 
     hist = History(
         loss=np.empty(total),
@@ -305,10 +307,15 @@ def train(
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
         for s in range(total):
             idx = batch_of(s)
-            if idx.shape[0] == 1:  # per-sample SGD: a slice is a view, cheaper than fancy indexing
+            if per_epoch:  # the epoch's rows permuted once, so each batch is a view (no copy per step)
+                lo = (s % per_epoch) * batch_size
+                if lo == 0:
+                    XAp, yp = XA.take(perm[0], axis=0), ya.take(perm[0])  # take: faster than X[perm]
+                loss, n_correct = step(XAp[lo : lo + batch_size], yp[lo : lo + batch_size])
+            elif idx.shape[0] == 1:  # per-sample SGD: a slice is a view, cheaper than fancy indexing
                 j = int(idx[0])
                 loss, n_correct = step(XA[j : j + 1], ya[j : j + 1])
-            else:  # take: several times faster than X[idx]
+            else:
                 loss, n_correct = step(XA.take(idx, axis=0), ya.take(idx))
             if not math.isfinite(loss):
                 np.copyto(theta, backup)
