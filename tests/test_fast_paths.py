@@ -164,3 +164,38 @@ def test_backprop_counts_ties_like_argmax():
     assert bp(XA, y)[1] == 2
     assert bp.count_correct(XA, y) == 2  # the evaluation's forward pass decides ties the same way
     assert bp(XA[:1], y[:1])[1] == 1 and bp(XA[1:2], y[1:2])[1] == 0
+
+
+@pytest.mark.parametrize("n", [1, 32])
+def test_backprop_float32_agrees_with_the_float64_reference(n):
+    """float32 training (W5, W6 of the benchmark): the same gradient to float32 precision."""
+    from perceptrons.network import Backprop, loss_and_grads
+
+    rng = np.random.default_rng(n)
+    net = MLP([64, 128, 10], activation="relu", seed=0, dtype=np.float32)
+    X = rng.random((n, 64))
+    y = rng.integers(0, 10, n)
+    g = np.empty_like(net.flat_params)
+    bp = Backprop(net.sizes, "relu", net.flat_params, g)
+    loss, _ = bp(bp.prepare(X), y)
+    ref_loss, ref, _ = loss_and_grads({k: v.astype(np.float64) for k, v in net.params.items()}, X, y, "relu")
+    assert g.dtype == np.float32
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    flat = np.concatenate([ref[k].ravel() for k in net.params])
+    assert np.linalg.norm(g - flat) <= 1e-5 * np.linalg.norm(flat)
+
+
+def test_epochs_batches_are_the_rows_of_the_schedule():
+    """Epoch training takes each batch as a view of the epoch's permuted rows; replaying the same
+    permutations (same seed) as explicit index schedules, which take rows per batch, gives the same
+    run bit for bit."""
+    X, y = moons(103, seed=0)  # 103 = 3 batches of 32 + a last batch of 7
+    a, c = MLP([2, 8, 2], seed=0), MLP([2, 8, 2], seed=0)
+    ha = train(a, X, y, lr=0.1, batch_size=32, sampling="epochs", epochs=3, seed=5)
+    rng = np.random.default_rng(5)
+    losses = []
+    for _ in range(3):
+        losses.extend(train(c, X, y, lr=0.1, batch_size=32, sampling=rng.permutation(103)).loss.tolist())
+    np.testing.assert_array_equal(ha.loss, losses)
+    np.testing.assert_array_equal(a.flat_params, c.flat_params)
+    assert ha.batch_sizes.tolist() == [32, 32, 32, 7] * 3

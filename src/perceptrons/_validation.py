@@ -67,7 +67,9 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = np.float64, name
             f"(its input size); pass data with {n_features} columns."
         )
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
+    # a finite sum proves every entry finite (NaN and inf propagate) and reads the data once, without
+    # the boolean array of isfinite; only a non-finite sum (or an overflow) needs the exact check
+    if not math.isfinite(float(np.add.reduce(arr, axis=None))) and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]}: "
