@@ -241,9 +241,9 @@ class _Buffers:
         self.zero = [np.zeros((h, n), dtype=dt) for h in hidden]
         self.z = np.empty((c, n), dtype=dt)  # logits^T
         self.dz = np.empty((c, n), dtype=dt)
-        self.dz_flat = self.dz.reshape(-1)
-        self.ar = np.arange(n)
-        self.pos = np.empty(n, dtype=np.intp)
+        self.onehot = np.empty((c, n), dtype=dt)
+        self.classes = np.arange(c)[:, None]
+        self.m = np.empty(n, dtype=dt)
         self.s = np.empty(n, dtype=dt)
         self.ls = np.empty(n, dtype=dt)
         self.ones_c = np.ones(c, dtype=dt)
@@ -270,28 +270,23 @@ def _count_correct(z: Array, y: NDArray[np.intp]) -> int:
 
 def _batch_ce(z: Array, y: NDArray[np.intp], dz: Array, b: _Buffers) -> tuple[float, int]:
     """Mean cross-entropy of logits ``z`` (C, N); ``dz`` gets (softmax - onehot)^T / N. The formulas of
-    :func:`perceptrons.losses.cross_entropy_and_grad`, transposed, into preallocated buffers; the
-    column max is read at the argmax that also counts the correct columns."""
+    :func:`perceptrons.losses.cross_entropy_and_grad`, transposed, into preallocated buffers, with the
+    one-hot matrix made by one comparison (no fancy indexing)."""
     n = z.shape[1]
-    pos, s, ls = b.pos, b.s, b.ls
-    am = z.argmax(axis=0)
-    n_correct = int(np.count_nonzero(am == y))
-    np.multiply(am, n, out=pos)
-    pos += b.ar  # flat positions of the column maxima
-    m = z.take(pos)
-    np.subtract(z, m, out=dz)
+    m, s, ls, oh = b.m, b.s, b.ls, b.onehot
+    np.maximum.reduce(z, axis=0, out=m)
+    n_correct = int(np.count_nonzero(z.argmax(axis=0) == y))
+    np.subtract(z, m, out=dz)  # z - max
+    np.equal(b.classes, y, out=oh)  # one-hot^T (C, N), as 0/1 in the float dtype
+    picked = float(np.vdot(dz, oh))  # sum of z_y - max: small numbers, no digits lost
     np.exp(dz, out=dz)
     np.dot(b.ones_c, dz, out=s)  # column sums as a vector-matrix product
-    np.multiply(y, n, out=pos)
-    pos += b.ar  # flat positions of the labels
-    picked = z.take(pos)
-    picked -= m  # z_y - max: small numbers, the sum below loses no digits
     np.log(s, out=ls)
-    ls -= picked
-    loss = float(np.dot(ls, b.ones_n)) / n  # mean of log s - (z_y - max)
+    loss = (float(np.dot(ls, b.ones_n)) - picked) / n  # mean of log s - (z_y - max)
     np.divide(b.inv_n, s, out=s)  # 1 / (N s)
     dz *= s  # softmax / N ...
-    b.dz_flat[pos] -= b.inv_n  # ... - onehot / N
+    oh *= b.inv_n
+    dz -= oh  # ... - onehot / N
     return loss, n_correct
 
 
