@@ -142,19 +142,19 @@ class Backprop:
         self.activation = activation
         self.dtype = theta.dtype
         self.alpha, self.l1 = float(alpha), float(l1)
-        self.Wa: list[Array] = []  # [W_i; b_i] views of theta
+        self.WaT: list[Array] = []  # [W_i; b_i]^T, views of theta
         self.W: list[Array] = []  # W_i views
-        self.Ga: list[Array] = []  # the same views of the gradient
+        self.Ga: list[Array] = []  # [dW_i; db_i], views of the gradient
         off = 0
         for a, b in zip(self.sizes[:-1], self.sizes[1:]):
             n = (a + 1) * b
-            self.Wa.append(theta[off : off + n].reshape(a + 1, b))
+            Wa = theta[off : off + n].reshape(a + 1, b)
+            self.WaT.append(Wa.T)
+            self.W.append(Wa[:a])
             self.Ga.append(grads[off : off + n].reshape(a + 1, b))
-            self.W.append(self.Wa[-1][:a])
             off += n
         if off != theta.size or grads.shape != theta.shape:
             raise ValueError(f"the flat buffers hold {theta.size} and {grads.size} numbers, the sizes need {off}.")
-        self.WaT = [w.T for w in self.Wa]
         self._f = _ACTIVATIONS_INTO[activation]
         self._df = _DERIVATIVE_TIMES[activation]
         self._bufs: dict[int, _Buffers] = {}
@@ -172,35 +172,31 @@ class Backprop:
             b = self._bufs[n] = _Buffers(self.sizes, n, self.dtype)
         return b
 
+    def _forward(self, xa: Array, b: _Buffers) -> Array:
+        """Logits^T (C, N) of the rows ``xa``, every layer's [h, 1]^T kept in ``b``."""
+        WaT, hT, zT, f = self.WaT, b.hT, b.zT, self._f
+        inp = xa.T  # [x, 1]^T, (D + 1, N)
+        for i in range(len(WaT) - 1):  # z^T = [W; b]^T [h, 1]^T
+            np.dot(WaT[i], inp, out=zT[i])
+            inp = hT[i]
+            f(zT[i], inp[:-1], b.zero[i])
+        np.dot(WaT[-1], inp, out=b.z)
+        return b.z
+
     def count_correct(self, xa: Array, y: NDArray[np.intp]) -> int:
         """How many rows of ``xa`` (from ``prepare``) the network classifies as ``y``: the forward pass
         of ``__call__`` (buffers kept per size, so evaluating a fixed test set allocates nothing)."""
-        b = self._buffers(xa.shape[0])
-        inp = xa.T
-        for i in range(len(self.Wa) - 1):
-            np.dot(self.WaT[i], inp, out=b.zT[i])
-            inp = b.hT[i]
-            self._f(b.zT[i], inp[:-1], b.zero[i])
-        np.dot(self.WaT[-1], inp, out=b.z)
-        return _count_correct(b.z, y)
+        return _count_correct(self._forward(xa, self._buffers(xa.shape[0])), y)
 
     def __call__(self, xa: Array, y: NDArray[np.intp]) -> tuple[float, int]:
         """Loss and number of correct rows of the batch ``xa`` (rows of ``prepare``'s output), labels ``y``;
         the gradient is written into ``grads``."""
         n = xa.shape[0]
-        b = self._bufs.get(n)
-        if b is None:
-            b = self._buffers(n)
-        WaT, W, Ga, f, df = self.WaT, self.W, self.Ga, self._f, self._df
-        hT, zT, dT, mask, zero = b.hT, b.zT, b.dT, b.mask, b.zero
-        L = len(WaT)
-        inp = xa.T  # [x, 1]^T, (D + 1, N)
-        for i in range(L - 1):  # z^T = [W; b]^T [h, 1]^T
-            np.dot(WaT[i], inp, out=zT[i])
-            inp = hT[i]
-            f(zT[i], inp[:-1], zero[i])
-        z, g = b.z, b.dz  # logits^T and dL/dz^T, (C, N)
-        np.dot(WaT[L - 1], inp, out=z)
+        b = self._buffers(n)
+        z = self._forward(xa, b)  # logits^T (C, N)
+        W, Ga, df, hT, dT, mask, zero = self.W, self.Ga, self._df, b.hT, b.dT, b.mask, b.zero
+        L = len(W)
+        g = b.dz  # dL/dz^T of the current layer
         if n == 1:
             loss, n_correct = _one_sample_ce(z, int(y[0]), g)
         else:
