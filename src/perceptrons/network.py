@@ -126,7 +126,7 @@ class Backprop:
       (fan_out + 1, N) with a row of ones, so the activation and its derivative run on contiguous
       memory (element-wise NumPy is ~1.5x slower on the strided columns of an (N, fan_out + 1) block).
     - **No allocation per step.** Buffers are made once per batch size and reused; ReLU takes the
-      maximum with a zero array (NumPy's array-array maximum is ~3x faster than array-scalar).
+      maximum with a zero array (NumPy's array-array maximum is 2-3x faster than array-scalar).
     - One sample (the course's per-sample SGD) reduces its softmax on Python floats.
 
     The numbers are those of :func:`loss_and_grads` up to the rounding of a reordered sum (tests
