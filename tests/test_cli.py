@@ -119,7 +119,7 @@ def test_evaluate_a_saved_model(tmp_path):
 
 CATALOGUE = [
     (["train", "--batch-size", "0"], "batch_size"),
-    (["train", "--momentum", "1"], "momentum"),
+    (["train", "--momentum", "1.5"], "momentum"),
     (["train", "--alpha", "-1"], "alpha"),
     (["train", "--n", "0"], "n must be > 0"),
     (["train", "--noise", "-0.5"], "noise"),

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from perceptrons import MLP, gradcheck, train
+from perceptrons.core.fused import FusedBackprop
+from perceptrons.core.heads import log_softmax, softmax
+from perceptrons.core.network import loss_and_grads
 from perceptrons.datasets import blobs, moons
-from perceptrons.losses import _row_max, cross_entropy_and_grad, log_softmax, softmax
 
 
 def plain_cross_entropy(z, y):
@@ -23,21 +25,28 @@ def plain_cross_entropy(z, y):
 
 
 @pytest.mark.parametrize("shape", [(1, 2), (1, 10), (1, 40), (7, 3), (300, 2), (200, 20)])
-def test_cross_entropy_paths_agree(shape):
-    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+def test_fused_softmax_cross_entropy_equals_the_textbook_formula(shape):
+    """The engine's softmax cross-entropy (Python floats for one sample, transposed buffers for a batch),
+    on a single-layer identity network whose logits are the inputs (W = I, b = 0)."""
+    n, c = shape
+    rng = np.random.default_rng(n * 100 + c)
     z = 3 * rng.standard_normal(shape)
-    y = rng.integers(0, shape[1], shape[0])
-    loss, dz, n_correct = cross_entropy_and_grad(z, y)
+    y = rng.integers(0, c, n)
+    net = MLP([c, c], activation="identity", seed=0)
+    net.params = {"W0": np.eye(c), "b0": np.zeros(c)}
+    g = np.empty_like(net.flat_params)
+    engine = FusedBackprop(net.sizes, "identity", "softmax", net.flat_params, g)
+    loss, n_correct = engine(engine.prepare(z), y)
     ref_loss, ref_dz = plain_cross_entropy(z, y)
     assert n_correct == np.count_nonzero(z.argmax(axis=1) == y)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
-    np.testing.assert_allclose(dz, ref_dz, rtol=1e-12, atol=1e-15)
+    db = g[c * c :]  # dL/db = sum over samples of dL/dz
+    np.testing.assert_allclose(db, ref_dz.sum(axis=0), rtol=1e-10, atol=1e-15)
 
 
 @pytest.mark.parametrize("shape", [(1, 3), (10, 2), (1000, 2), (1000, 3), (50, 30)])
-def test_row_max_and_softmax_paths(shape):
+def test_softmax_and_log_softmax_are_stable(shape):
     z = np.random.default_rng(0).standard_normal(shape) * 50
-    np.testing.assert_array_equal(_row_max(z)[:, 0], z.max(axis=1))
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(softmax(z), p, rtol=1e-12, atol=1e-300)
@@ -108,18 +117,6 @@ def test_history_memory_is_one_number_per_step():
     assert h.loss.nbytes + h.n_correct.nbytes + h.batch_sizes.nbytes == 3 * 8 * 5000
 
 
-@pytest.mark.parametrize("shape", [(1, 2), (250, 3), (1000, 2), (40, 12)])
-def test_count_correct_equals_argmax_even_with_ties(shape):
-    from perceptrons.losses import count_correct
-
-    rng = np.random.default_rng(1)
-    z = rng.integers(-2, 3, shape).astype(float)  # small integers: many ties
-    y = rng.integers(0, shape[1], shape[0])
-    assert count_correct(z, y) == np.count_nonzero(z.argmax(axis=1) == y)
-    z = rng.standard_normal(shape)
-    assert count_correct(z, y) == np.count_nonzero(z.argmax(axis=1) == y)
-
-
 ARCHS = [
     ([2, 3], "identity"),
     ([2, 16, 2], "relu"),
@@ -135,50 +132,44 @@ ARCHS = [
 @pytest.mark.parametrize("n", [1, 2, 33, 257])
 @pytest.mark.parametrize("alpha,l1", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.05), (0.1, 0.02)])
 def test_backprop_fast_path_equals_loss_and_grads(sizes, activation, n, alpha, l1):
-    """The trainer's Backprop (augmented weights, preallocated buffers) against the reference backward."""
-    from perceptrons.network import Backprop, loss_and_grads
-
+    """The trainer's fused engine (augmented weights, preallocated buffers) against the reference backward."""
     rng = np.random.default_rng(sum(sizes) * 1000 + n)
     net = MLP(sizes, activation=activation, init="normal", seed=n)
     X = rng.standard_normal((n, sizes[0]))
     y = rng.integers(0, sizes[-1], n)
     g = np.full_like(net.flat_params, np.nan)
-    bp = Backprop(net.sizes, activation, net.flat_params, g, alpha, l1)
+    bp = FusedBackprop(net.sizes, activation, "softmax", net.flat_params, g, alpha, l1)
     XA = bp.prepare(X)
     for _ in range(2):  # twice: the reused buffers must not leak state between calls
         loss, n_correct = bp(XA, y)
-    ref_loss, ref, ref_correct = loss_and_grads(net.params, X, y, activation, alpha, l1=l1)
+    ref_loss, ref = loss_and_grads(net.params, X, y, activation, "softmax", alpha, l1)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
-    assert n_correct == ref_correct == np.count_nonzero(net.forward(X).argmax(axis=1) == y)
+    assert n_correct == np.count_nonzero(net.forward(X).argmax(axis=1) == y)
     np.testing.assert_allclose(g, np.concatenate([ref[k].ravel() for k in net.params]), rtol=1e-12, atol=1e-14)
 
 
 def test_backprop_counts_ties_like_argmax():
-    from perceptrons.network import Backprop
-
     net = MLP([2, 3], init="normal", seed=0)
     net.params = {"W0": np.zeros((2, 3)), "b0": np.zeros(3)}  # every logit ties: argmax says class 0
-    bp = Backprop(net.sizes, "relu", net.flat_params, np.empty_like(net.flat_params))
+    bp = FusedBackprop(net.sizes, "relu", "softmax", net.flat_params, np.empty_like(net.flat_params))
     y = np.array([0, 1, 2, 0])
     XA = bp.prepare(np.ones((4, 2)))
     assert bp(XA, y)[1] == 2
-    assert bp.count_correct(XA, y) == 2  # the evaluation's forward pass decides ties the same way
+    assert np.count_nonzero(bp.logits(XA).argmax(axis=1) == y) == 2  # the evaluation's forward pass agrees
     assert bp(XA[:1], y[:1])[1] == 1 and bp(XA[1:2], y[1:2])[1] == 0
 
 
 @pytest.mark.parametrize("n", [1, 32])
 def test_backprop_float32_agrees_with_the_float64_reference(n):
     """float32 training (W5, W6 of the benchmark): the same gradient to float32 precision."""
-    from perceptrons.network import Backprop, loss_and_grads
-
     rng = np.random.default_rng(n)
     net = MLP([64, 128, 10], activation="relu", seed=0, dtype=np.float32)
     X = rng.random((n, 64))
     y = rng.integers(0, 10, n)
     g = np.empty_like(net.flat_params)
-    bp = Backprop(net.sizes, "relu", net.flat_params, g)
+    bp = FusedBackprop(net.sizes, "relu", "softmax", net.flat_params, g)
     loss, _ = bp(bp.prepare(X), y)
-    ref_loss, ref, _ = loss_and_grads({k: v.astype(np.float64) for k, v in net.params.items()}, X, y, "relu")
+    ref_loss, ref = loss_and_grads({k: v.astype(np.float64) for k, v in net.params.items()}, X, y, "relu")
     assert g.dtype == np.float32
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     flat = np.concatenate([ref[k].ravel() for k in net.params])

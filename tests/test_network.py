@@ -6,8 +6,8 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 
-from perceptrons import MLP, loss_and_grads
-from perceptrons.losses import log_softmax, softmax
+from perceptrons import MLP
+from perceptrons.core.heads import log_softmax, softmax
 
 ACTS = ["relu", "tanh", "sigmoid", "identity", "leaky_relu"]
 
@@ -60,7 +60,7 @@ def test_gradients_match_autograd_on_random_architectures():
             continue
         loss, grads = net.loss_and_grads(X, y, alpha=alpha)
         oracle = autograd.value_and_grad(autograd_loss)
-        ref_loss, ref = oracle(net.params, X, y, activation, alpha, len(sizes) - 1)
+        ref_loss, ref = oracle(dict(net.params), X, y, activation, alpha, len(sizes) - 1)
         assert abs(loss - ref_loss) <= 1e-12 * max(1.0, abs(ref_loss))
         for k in net.params:
             denom = max(np.linalg.norm(ref[k]), 1e-300)
@@ -129,9 +129,6 @@ def test_params_assignment_changes_network_and_predict_paths_agree():
     z = np.tanh(X @ new["W0"] + 0.5) @ new["W1"] + 0.5
     np.testing.assert_allclose(net.forward(X), z, rtol=1e-15)
     np.testing.assert_allclose(net.predict_proba(X), np.exp(net.predict_log_proba(X)), rtol=1e-14)
-    y = np.random.default_rng(2).integers(0, 2, 10)
-    _, _, n_correct = loss_and_grads(net.params, X, y, "tanh")
-    assert n_correct == np.count_nonzero(net.forward(X).argmax(axis=1) == y)
     assert (net.predict(X) == net.predict_proba(X).argmax(1)).all()
 
 
@@ -164,7 +161,7 @@ def test_float32_network_stays_float32():
         (dict(sizes=[2, 3], activation="relu6"), ValueError, "activation must be one of"),
         (dict(sizes=[2, 0, 3]), ValueError, "got 0"),
         (dict(sizes=[2]), ValueError, "at least"),
-        (dict(sizes=[2, 1]), ValueError, "number of classes"),
+        (dict(sizes=[2, 1]), ValueError, "number of outputs"),
         (dict(sizes="2,3"), TypeError, "list of ints"),
         (dict(sizes=[2, 3], init="xavier"), ValueError, "init must be one of"),
         (dict(sizes=[2, 2.5, 3]), TypeError, "must hold ints"),

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from . import datasets
+from .core import (
+    MLP,
+    SGD,
+    Adam,
+    GradCheckResult,
+    History,
+    TrainingDiverged,
+    gradcheck,
+    loss_and_grads,
+    train,
+)
 from .estimator import PerceptronClassifier
-from .gradcheck import GradCheckResult, gradcheck
 from .io import load
-from .network import MLP, loss_and_grads
-from .optim import SGD, Adam
-from .training import History, train
 
 __version__ = "0.1.0"
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "Adam",
     "GradCheckResult",
     "History",
+    "TrainingDiverged",
     "datasets",
     "gradcheck",
     "load",

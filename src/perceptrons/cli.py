@@ -11,6 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .core import MLP, gradcheck, train
+from .core.activations import ACTIVATIONS
+from .datasets import DATASETS, load_csv, make, train_test_split
+from .io import load
+
 USER_ERRORS = (ValueError, TypeError, FloatingPointError, FileNotFoundError, PermissionError, IsADirectoryError)
 
 
@@ -79,8 +84,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
-    from .datasets import load_csv, make
-
     if args.csv:
         X, y, classes = load_csv(args.csv, label=args.label)
         return X, y, len(classes)
@@ -90,10 +93,6 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .datasets import train_test_split
-    from .network import MLP
-    from .training import train
-
     X, y, n_classes = _load_data(args)
     if n_classes < 2:
         raise ValueError(f"the data has a single class; a classifier needs at least 2, got {n_classes}.")
@@ -145,9 +144,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from .gradcheck import gradcheck
-    from .network import MLP
-
     X, y, n_classes = _load_data(args)
     net = MLP([X.shape[1], *args.hidden, n_classes], activation=args.activation, init=args.init, seed=args.seed)
     res = gradcheck(net, X[: args.batch], y[: args.batch], h=args.h)
@@ -157,9 +153,6 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .io import load
-    from .network import MLP
-
     model = load(args.model)
     X, y, _ = _load_data(args)
     if isinstance(model, MLP):
@@ -170,8 +163,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"accuracy {model.accuracy(X, y):.4f}, loss {model.loss(X, y):.4f} on {len(y)} samples")
     else:
         if args.csv:
-            from .datasets import load_csv
-
             X, labels, classes = load_csv(args.csv, label=args.label)
             y = classes[labels]
         print(f"PerceptronClassifier({model.net_})")
@@ -194,8 +185,6 @@ def cmd_playground(args: argparse.Namespace) -> int:
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
-    from .datasets import DATASETS
-
     g = p.add_argument_group("data")
     g.add_argument("--data", default="moons", choices=sorted(DATASETS), help="built-in data set (default moons)")
     g.add_argument("--csv", help="a CSV file with a header row instead of a built-in data set")
@@ -205,7 +194,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--classes", type=int, default=None, help="classes for blobs and spiral")
     m = p.add_argument_group("network")
     m.add_argument("--hidden", type=_sizes, default=[16], help="hidden sizes, e.g. 16 or 16,8; '' for none")
-    m.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid", "identity", "leaky_relu"])
+    m.add_argument("--activation", default="relu", choices=list(ACTIVATIONS))
     m.add_argument("--init", default="auto", choices=["auto", "normal", "he", "glorot"])
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed for data, weights and sample order (default 0)")
 

@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .activations import ACTIVATIONS, DERIVATIVES
-from .gradcheck import numeric_grads, numeric_grads_batched
-from .losses import softmax as _softmax_rows
-from .network import MLP, forward
-from .training import StepInfo, train
+from .core.activations import ACTIVATIONS
+from .core.gradcheck import numeric_grads, numeric_grads_batched
+from .core.heads import softmax as _softmax_rows
+from .core.network import MLP, forward
+from .core.training import StepInfo, train
+from .plotting import plot_decision_boundary
 
 Array = NDArray[Any]
 
@@ -77,29 +78,29 @@ def approx_grad_W(W: Array, b: Array, x: Array, y: Array, h: float = 0.0001) -> 
 
 def relu(x: Array) -> Array:
     """``max(0, x)`` elementwise, same shape."""
-    return ACTIVATIONS["relu"](np.array(x, dtype=np.float64))
+    return ACTIVATIONS["relu"].f(np.asarray(x, dtype=np.float64))
 
 
 def d_relu(x: Array) -> Array:
     """ReLU's derivative written from its output: ``1[h > 0]``."""
-    return np.asarray(DERIVATIVES["relu"](np.asarray(x, dtype=np.float64)), dtype=np.float64)
+    return ACTIVATIONS["relu"].df(np.asarray(x, dtype=np.float64))
 
 
 def tanh(x: Array) -> Array:
     """``tanh(x)`` elementwise (``np.tanh``, which does not overflow like ``(e^2x - 1)/(e^2x + 1)``)."""
-    return ACTIVATIONS["tanh"](np.array(x, dtype=np.float64))
+    return ACTIVATIONS["tanh"].f(np.asarray(x, dtype=np.float64))
 
 
 def d_tanh_hidden(hidden: Array) -> Array:
     """tanh's derivative written from its output: ``1 - h**2``."""
-    return np.asarray(DERIVATIVES["tanh"](np.asarray(hidden, dtype=np.float64)))
+    return ACTIVATIONS["tanh"].df(np.asarray(hidden, dtype=np.float64))
 
 
 def forward_two_layers(
     Wo: Array, bo: Array, Wh: Array, bh: Array, x: Array, activation: str = "relu"
 ) -> tuple[Array, Array, Array]:
     """Two-layer forward pass: returns ``(softmaxed, hidden, out)``, columns as in the notebook."""
-    f = ACTIVATIONS[_act(activation)]
+    f = ACTIVATIONS[_act(activation)].f
     hidden = f(np.asarray(Wh, float).T @ x + np.asarray(bh, float))  # (H, M)
     out = np.asarray(Wo, float).T @ hidden + np.asarray(bo, float)  # (C, M)
     return softmax(out), hidden, out
@@ -109,7 +110,7 @@ def compute_grads_two_layers(
     hidden: Array, softmaxed: Array, Wo: Array, x: Array, y: Array, activation: str = "relu"
 ) -> tuple[Array, Array, Array, Array]:
     """``(d_Wo, d_bo, d_Wh, d_bh)`` for one sample by backpropagation (columns as in the notebook)."""
-    df = DERIVATIVES[_act(activation)]
+    df = ACTIVATIONS[_act(activation)].df
     d_Wo, d_bo = compute_grads_one_layer(softmaxed, hidden, y)
     d_bh = (Wo @ (softmaxed - y)) * df(hidden)  # (H, 1)
     return d_Wo, d_bo, x @ d_bh.T, d_bh
@@ -238,7 +239,5 @@ def plot_decision(X: Array, Y: Array, forward: Callable[[Array], Array], figure:
     ``forward`` is called once, on all grid points as columns (INPUT_SHAPE, M); the notebook's
     lambdas (e.g. ``lambda x: forward_one_layer(W, b, x)``) work as they are. Returns the axes.
     """
-    from .plotting import plot_decision_boundary
-
     ax = figure.gca() if figure is not None else None
     return plot_decision_boundary(lambda P: np.asarray(forward(P.T)).T, X, np.asarray(Y).argmax(axis=1), ax=ax)

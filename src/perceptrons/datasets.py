@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import as_generator, check_positive
+from .core.validation import as_generator, check_positive
 
 Array = NDArray[Any]
 Seed = int | np.random.Generator | None

@@ -28,10 +28,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .losses import log_softmax, softmax
-from .network import MLP, forward
-from .optim import SGD, Adam
-from .training import train
+from . import io as model_files
+from .core import MLP, SGD, Adam, TrainingDiverged, forward, train
+from .core.heads import log_softmax, softmax
+from .core.threads import blas_threads_for
 
 _ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "identity"}
 
@@ -248,10 +248,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                     alpha=self.alpha / batch,
                     seed=order_rng,
                 )
-            except FloatingPointError as exc:
-                raise FloatingPointError(
+            except TrainingDiverged as exc:
+                raise TrainingDiverged(
                     f"PerceptronClassifier diverged in epoch {self.n_iter_ + 1}: {exc} "
-                    f"(here: learning_rate_init={self.learning_rate_init})"
+                    f"(here: learning_rate_init={self.learning_rate_init})",
+                    exc.history,
                 ) from None
             epoch_loss = float(hist.loss @ hist.batch_sizes / hist.batch_sizes.sum())
             self.history_.append(hist)
@@ -295,7 +296,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X: Any) -> NDArray[Any]:
         check_is_fitted(self, "net_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return forward(self.net_.params, X, self.net_.activation)
+        with blas_threads_for(X.shape[0], self.net_.sizes):
+            return forward(self.net_.params, X, self.net_.activation)
 
     def predict_proba(self, X: Any) -> NDArray[Any]:
         """Class probabilities (N, n_classes), columns in the order of ``classes_``."""
@@ -321,41 +323,54 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return [self.net_.params[f"b{i}"] for i in range(self.net_.n_layers)]
 
     # -- files -------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """Save the fitted estimator (``.npz`` + JSON metadata, atomic); ``perceptrons.load`` reads it."""
-        from .io import save_arrays
-
+    def to_file(self) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+        """The arrays and JSON metadata of the fitted estimator's model file (see :mod:`perceptrons.io`)."""
         check_is_fitted(self, "net_")
-        params = {k: v for k, v in self.get_params().items() if k != "random_state"}
+        params = self.get_params()
+        if not (params["random_state"] is None or isinstance(params["random_state"], numbers.Integral)):
+            params["random_state"] = None  # a RandomState or Generator has no JSON form; the seed is not kept
         params["hidden_layer_sizes"] = self._hidden()
         kind = self.classes_.dtype.kind
         if kind not in "biufUS":
             raise TypeError(f"cannot save class labels of dtype {self.classes_.dtype}; use ints or strings.")
+        arrays, net_meta = self.net_.to_file()
         meta = {
             "kind": "PerceptronClassifier",
             "params": params,
-            "sizes": self.net_.sizes,
+            "net": net_meta,
             "classes": self.classes_.tolist(),
             "classes_dtype": self.classes_.dtype.str,
             "n_features_in": int(self.n_features_in_),
             "loss_curve": self.loss_curve_,
             "n_iter": self.n_iter_,
+            "t": int(getattr(self, "t_", 0)),
         }
-        save_arrays(path, self.net_.params, meta)
+        return arrays, meta
 
     @classmethod
-    def _from_saved(cls, arrays: dict[str, Any], meta: dict[str, Any], path: Any) -> PerceptronClassifier:
-        try:
-            clf = cls(**meta["params"])
-            clf.net_ = MLP(meta["sizes"], activation=_ACTIVATIONS[clf.activation], seed=0)
-            clf.net_.params = arrays
-            clf.classes_ = np.array(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
-            clf.n_features_in_ = int(meta["n_features_in"])
-            clf.loss_curve_ = list(meta["loss_curve"])
-            clf.n_iter_ = int(meta["n_iter"])
-            clf.history_ = []
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: the saved classifier is inconsistent: {exc}") from None
-        if clf.net_.sizes[0] != clf.n_features_in_ or clf.net_.sizes[-1] != len(clf.classes_):
-            raise ValueError(f"{path}: the saved classifier is inconsistent (sizes {clf.net_.sizes}).")
+    def from_file(cls, arrays: dict[str, Any], meta: dict[str, Any]) -> PerceptronClassifier:
+        """Rebuild a fitted estimator from :meth:`to_file`'s arrays and metadata (ValueError if inconsistent)."""
+        clf = cls(**meta["params"])
+        clf.net_ = MLP.from_file(arrays, meta["net"])
+        clf.classes_ = np.array(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
+        clf.n_features_in_ = int(meta["n_features_in"])
+        clf.loss_curve_ = list(meta["loss_curve"])
+        clf.n_iter_ = int(meta["n_iter"])
+        clf.t_ = int(meta.get("t", 0))
+        clf.history_ = []
+        # what a later partial_fit or warm-started fit continues from (the optimiser starts afresh)
+        clf._rng_ = clf._rng()
+        clf._opt = None
+        clf.best_loss_ = min(clf.loss_curve_, default=np.inf)
+        clf._no_improvement = 0
+        sizes = clf.net_.sizes
+        if sizes[0] != clf.n_features_in_ or sizes[-1] != len(clf.classes_) or sizes[1:-1] != clf._hidden():
+            raise ValueError(f"the saved classifier is inconsistent (sizes {sizes}).")
         return clf
+
+    def save(self, path: str | Path) -> None:
+        """Save the fitted estimator (``.npz`` + JSON metadata, atomic); ``perceptrons.load`` reads it."""
+        model_files.save_arrays(path, *self.to_file())
+
+
+model_files.READERS["PerceptronClassifier"] = PerceptronClassifier.from_file

@@ -1,7 +1,9 @@
 """Saving and loading models: NumPy ``.npz`` with a JSON metadata entry, never pickle.
 
 The file holds the arrays (``W0, b0, ...``) and ``__meta__``, a JSON string with the format name,
-format version, and what is needed to rebuild the object (sizes, activation, classes...). Writing
+format version, and what is needed to rebuild the object (sizes, activation, classes...). Each model
+says how it is written (``to_file``) and read (``from_file``); :func:`load` dispatches on the
+metadata's ``kind`` through :data:`READERS`. This module imports nothing from the package. Writing
 is atomic: a temporary file in the same directory, then ``os.replace``, so an interrupted save
 leaves the previous file intact.
 """
@@ -12,6 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +62,9 @@ def load_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]
         meta = json.loads(str(arrays.pop("__meta__")))
     except json.JSONDecodeError:
         raise ValueError(f"{path}: the metadata of this model file is corrupted.") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: not a perceptrons model file (its metadata is a JSON {type(meta).__name__}).")
+    if meta.get("format") != FORMAT:
         raise ValueError(f"{path}: not a perceptrons model file (format {meta.get('format')!r}).")
     if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
         raise ValueError(
@@ -69,27 +74,18 @@ def load_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]
     return arrays, meta
 
 
+#: model kind (the metadata's ``"kind"``) -> ``from_file(arrays, meta)``; each model class adds itself
+#: when its module is imported (this module imports nothing from the package).
+READERS: dict[str, Callable[[dict[str, np.ndarray], dict[str, Any]], Any]] = {}
+
+
 def load(path: str | Path) -> Any:
-    """Load what was saved: an :class:`~perceptrons.MLP` or a fitted ``PerceptronClassifier``."""
+    """Load what was saved: an :class:`~perceptrons.MLP` or a fitted estimator."""
     arrays, meta = load_arrays(path)
-    kind = meta.get("kind")
-    if kind == "MLP":
-        from .network import MLP
-
-        try:
-            net = MLP(
-                meta["sizes"],
-                activation=meta["activation"],
-                init=meta.get("init", "auto"),
-                seed=0,
-                dtype=meta.get("dtype", "float64"),
-            )
-            net.params = {k: v for k, v in arrays.items()}
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: the model file is inconsistent: {exc}") from None
-        return net
-    if kind == "PerceptronClassifier":
-        from .estimator import PerceptronClassifier
-
-        return PerceptronClassifier._from_saved(arrays, meta, path)
-    raise ValueError(f"{path}: unknown model kind {kind!r} in this file.")
+    reader = READERS.get(meta.get("kind"))  # type: ignore[arg-type]
+    if reader is None:
+        raise ValueError(f"{path}: unknown model kind {meta.get('kind')!r} in this file (known: {sorted(READERS)}).")
+    try:
+        return reader(arrays, meta)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: the model file is inconsistent: {exc}") from None

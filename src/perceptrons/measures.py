@@ -18,7 +18,7 @@ import contourpy
 import numpy as np
 from numpy.typing import NDArray
 
-from .activations import ACTIVATIONS
+from .core.activations import ACTIVATIONS
 
 Array = NDArray[Any]
 
@@ -37,7 +37,7 @@ def _patterns(net: Any, pts: Array) -> Array:
     for i in range(net.n_layers - 1):
         z = h @ net.params[f"W{i}"] + net.params[f"b{i}"]
         bits.append(z > 0)
-        h = ACTIVATIONS[net.activation](z)
+        h = ACTIVATIONS[net.activation].f(z)
     return np.packbits(np.concatenate(bits, axis=1), axis=1)
 
 

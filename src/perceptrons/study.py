@@ -15,18 +15,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from .core import MLP, Adam, GradCheckResult, History, gradcheck, train
 from .datasets import blobs, circles, moons, train_test_split
-from .gradcheck import GradCheckResult, gradcheck
 from .measures import boundary_measures, linear_regions
-from .network import MLP
-from .optim import Adam
 from .plotting import (
     plot_boundary_grid,
     plot_decision_boundary,
     plot_history,
     window_of,
 )
-from .training import History, train
 
 WIDTHS = (2, 5, 10, 15, 20, 50)
 

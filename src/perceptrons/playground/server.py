@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .session import ConfigError, Session, python_code
+from .session import LIMITS, ConfigError, Session, python_code
 
 STATIC = Path(__file__).parent / "static"
 MAX_MESSAGE = 1_500_000  # bytes; larger text messages get an error reply
@@ -156,7 +156,6 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 def _limits() -> dict[str, Any]:
-    from .session import LIMITS
 
     return {**LIMITS, "message_bytes": MAX_MESSAGE}
 

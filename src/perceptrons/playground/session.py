@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import base64
 import math
+import os
+import tempfile
 from typing import Any
 
 import numpy as np
 
+from ..core import MLP, SGD, Adam, forward, gradcheck, train
+from ..core.activations import ACTIVATIONS
+from ..core.heads import HEADS, softmax
 from ..datasets import DATASETS, parse_csv, train_test_split
-from ..gradcheck import gradcheck
-from ..network import MLP, forward
-from ..optim import SGD, Adam
-from ..training import train
 
 LIMITS = {
     "points": 2000,
@@ -29,7 +30,6 @@ LIMITS = {
     "seed": 2**31 - 1,
 }
 DATASET_NAMES = ("circles", "moons", "xor", "spiral", "gaussian", "blobs", "csv", "custom")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "identity", "leaky_relu")
 DEFAULTS: dict[str, Any] = {
     "dataset": "circles",
     "noise": 0.1,
@@ -207,13 +207,12 @@ class Session:
     def _metrics(self) -> dict[str, float]:
         p = self.net.params
         act = self.net.activation
+        head = HEADS[self.net.output]
         out = {}
         for name, X, y in (("train", self.Xtr, self.ytr), ("test", self.Xte, self.yte)):
             z = forward(p, X, act)
-            zs = z - z.max(axis=1, keepdims=True)
-            lp = zs - np.log(np.exp(zs).sum(axis=1, keepdims=True))
-            out[f"{name}_loss"] = float(-lp[np.arange(len(y)), y].mean())
-            out[f"{name}_acc"] = float(np.mean(z.argmax(axis=1) == y))
+            out[f"{name}_loss"] = float(head.sample_loss(z, y).mean())
+            out[f"{name}_acc"] = float(np.mean(z.argmax(axis=1) == y))  # the playground's head is softmax
         return out
 
     def frame(self, with_gradcheck: bool = True) -> dict[str, Any]:
@@ -224,17 +223,12 @@ class Session:
         p = self.net.params
         act = self.net.activation
         # heat map: softmax probabilities on the grid, quantised to bytes (HEAT_RES^2 x C)
-        z = forward(p, self.heat_pts, act)
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        e /= e.sum(axis=1, keepdims=True)
-        heat = np.round(e * 255).astype(np.uint8)
+        heat = np.round(softmax(forward(p, self.heat_pts, act)) * 255).astype(np.uint8)
         # per-neuron maps: every hidden unit's output on a coarse grid, scaled to int8
         neurons = []
         h = self.neuron_pts
         for i in range(self.net.n_layers - 1):
-            from ..activations import ACTIVATIONS
-
-            h = ACTIVATIONS[act](h @ p[f"W{i}"] + p[f"b{i}"])
+            h = ACTIVATIONS[act].f(h @ p[f"W{i}"] + p[f"b{i}"])
             scale = float(np.abs(h).max()) or 1.0
             neurons.append({"scale": scale, "data": _b64(np.round(h.T / scale * 127).astype(np.int8))})
         frame: dict[str, Any] = {
@@ -282,9 +276,6 @@ class Session:
 
     def model_bytes(self) -> bytes:
         """The trained network in the package's file format (``perceptrons.load`` reads it)."""
-        import os
-        import tempfile
-
         fd, path = tempfile.mkstemp(suffix=".npz")
         os.close(fd)
         try:

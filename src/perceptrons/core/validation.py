@@ -11,6 +11,7 @@ import numbers
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 
@@ -30,8 +31,11 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def check_X(X: Any, n_features: int | None = None, dtype: Any = np.float64, name: str = "X") -> NDArray[Any]:
-    """Return ``X`` as a C-contiguous 2-D float array of shape (N, D), or raise a helpful error."""
+def check_X(X: Any, n_features: int | None = None, dtype: Any = np.float64, name: str = "X") -> Any:
+    """Return ``X`` as a C-contiguous 2-D float array of shape (N, D) (or a CSR matrix for sparse input),
+    or raise a helpful error."""
+    if sp.issparse(X):
+        return _check_sparse_X(X, n_features, dtype, name)
     if isinstance(X, str) or X is None:
         raise TypeError(f"{name} must be a 2-D array of numbers with shape (n_samples, n_features), got {X!r}.")
     try:
@@ -76,6 +80,89 @@ def check_X(X: Any, n_features: int | None = None, dtype: Any = np.float64, name
             f"{arr[bad[0], bad[1]]}); remove or impute those values first."
         )
     return arr
+
+
+def _check_sparse_X(X: Any, n_features: int | None, dtype: Any, name: str) -> Any:
+    """A scipy.sparse matrix as CSR of ``dtype`` (its stored values checked finite), never densified."""
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D with shape (n_samples, n_features), got shape {X.shape}.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape}); at least one sample and one feature are required.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the network expects {n_features} "
+            f"(its input size); pass data with {n_features} columns."
+        )
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got sparse dtype {X.dtype}; convert it to float first.")
+    csr = sp.csr_matrix(X, dtype=dtype)
+    if not np.isfinite(csr.data).all():
+        raise ValueError(f"{name} contains NaN or infinity among its stored values; remove or impute them first.")
+    return csr
+
+
+def check_targets(y: Any, n_samples: int, output: str, n_outputs: int, name: str = "y") -> NDArray[Any]:
+    """Targets in the encoding of the output head (see :mod:`perceptrons.core.heads`):
+
+    - ``"softmax"``: integer labels (N,) in [0, n_outputs) (one-hot rows (N, n_outputs) are converted);
+    - ``"logistic"``: a 0/1 indicator matrix (N, n_outputs), float (a vector (N,) when n_outputs == 1);
+    - ``"identity"``: real targets (N, n_outputs), float (a vector (N,) when n_outputs == 1).
+    """
+    if output == "softmax":
+        return check_labels(y, n_samples, n_outputs, name)
+    if isinstance(y, str) or y is None:
+        raise TypeError(f"{name} must be an array of targets with shape (n_samples, {n_outputs}), got {y!r}.")
+    try:
+        arr = np.asarray(y)
+    except Exception as exc:
+        raise ValueError(f"{name} could not be read as an array ({exc}).") from None
+    if arr.ndim == 1 and n_outputs == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != n_outputs:
+        one = " (or (n_samples,) for the one output)" if n_outputs == 1 else ""
+        raise ValueError(
+            f"{name} must have shape (n_samples, {n_outputs}){one}: one column per output of the network, "
+            f"got shape {arr.shape}."
+        )
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and {name} have different lengths: X has {n_samples} samples, {name} has {arr.shape[0]}; "
+            f"pass one target row per row of X."
+        )
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}; encode the targets as numbers first.")
+    arr = np.asarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity; remove or impute those targets first.")
+    if output == "logistic" and not np.all((arr == 0) | (arr == 1)):
+        raise ValueError(
+            f"{name} must hold 0/1 indicators for logistic outputs (one column per label), got values such as "
+            f"{np.unique(arr[(arr != 0) & (arr != 1)])[:3].tolist()}."
+        )
+    return arr
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, name: str = "sample_weight") -> NDArray[np.float64] | None:
+    """``None`` (every sample counts once) or non-negative finite weights (N,) with a positive sum."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, str):
+        raise TypeError(f"{name} must be an array of {n_samples} non-negative numbers, got {sample_weight!r}.")
+    w = np.asarray(sample_weight)
+    if w.ndim == 0:
+        w = np.full(n_samples, w)
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(f"{name} must have shape ({n_samples},): one weight per sample, got shape {w.shape}.")
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {w.dtype}.")
+    w = w.astype(np.float64)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(
+            f"{name} must hold finite non-negative numbers, got e.g. {w[~(np.isfinite(w) & (w >= 0))][:3]}."
+        )
+    if not w.sum() > 0:
+        raise ValueError(f"{name} sums to 0: at least one sample must have a positive weight.")
+    return w
 
 
 def check_labels(y: Any, n_samples: int, n_classes: int, name: str = "y") -> NDArray[np.intp]:

@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from ._validation import check_positive
-from .activations import ACTIVATIONS, KINKED
-from .network import Params, loss_and_grads
+from .activations import ACTIVATIONS
+from .heads import HEADS, weighted_mean
+from .network import Params, loss_and_grads, penalty_terms
+from .validation import check_positive, check_sample_weight, check_targets, check_X
 
 Array = NDArray[Any]
 _CHUNK_ELEMENTS = 1 << 22  # cap on the batched perturbation tensor (E * N * width), 32 MiB
@@ -133,41 +135,49 @@ def _rel_error(a: Array, n: Array, atol: float) -> Array:
 def numeric_grads(
     params: Params,
     X: Array,
-    y: NDArray[np.intp],
+    y: Array,
     activation: str,
+    output: str = "softmax",
     alpha: float = 0.0,
     h: float = 1e-5,
     l1: float = 0.0,
-) -> tuple[Params, dict[str, Array]]:
+    sample_weight: Array | None = None,
+) -> tuple[dict[str, Array], dict[str, Array]]:
     """Central-difference gradient of the loss for every entry of every parameter (float64).
 
     Returns ``(numeric, kink)``: dicts keyed like ``params``; ``kink`` marks entries where a
     ReLU-like unit changes sign between ``theta - h`` and ``theta + h``.
     """
     P = {k: np.asarray(v, dtype=np.float64)[None] for k, v in params.items()}
-    num, kinks = numeric_grads_batched(
-        P, np.asarray(X, dtype=np.float64)[None], np.asarray(y)[None], activation, alpha, h, l1
-    )
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[None]
+    X64 = np.asarray(X, dtype=np.float64)[None]
+    num, kinks = numeric_grads_batched(P, X64, np.asarray(y)[None], activation, output, alpha, h, l1, w)
     return {k: v[0] for k, v in num.items()}, {k: v[0] for k, v in kinks.items()}
 
 
 def numeric_grads_batched(
     params: Params,
     X: Array,
-    y: NDArray[np.intp],
+    y: Array,
     activation: str,
+    output: str = "softmax",
     alpha: float = 0.0,
     h: float = 1e-5,
     l1: float = 0.0,
-) -> tuple[Params, dict[str, Array]]:
+    sample_weight: Array | None = None,
+) -> tuple[dict[str, Array], dict[str, Array]]:
     """:func:`numeric_grads` for T independent checks at once (T weights, T batches).
 
-    ``params[k]`` has shape (T, *shape), ``X`` (T, N, D), ``y`` (T, N). The trainer records each
-    checked step's weights and batch and checks a chunk of steps in one batched evaluation.
+    ``params[k]`` has shape (T, *shape), ``X`` (T, N, D), ``y`` (T, N) or (T, N, K), ``sample_weight``
+    (T, N). The trainer records each checked step's weights and batch and checks a chunk of steps
+    in one batched evaluation.
     """
     n_layers = len(params) // 2
-    f = ACTIVATIONS[activation]
-    kinked = activation in KINKED
+    f = ACTIVATIONS[activation].f
+    kinked = ACTIVATIONS[activation].kinked
+    head = HEADS[output]
+    y_b = np.asarray(y)[:, None]  # (T, 1, N) or (T, 1, N, K): broadcasts over the 2E perturbations
+    w_b = None if sample_weight is None else np.asarray(sample_weight)[:, None, :]  # (T, 1, N)
     T, n = X.shape[0], X.shape[1]
     W = [params[f"W{i}"] for i in range(n_layers)]
     B = [params[f"b{i}"][:, None, :] for i in range(n_layers)]
@@ -177,9 +187,8 @@ def numeric_grads_batched(
         z = hs[-1] @ W[i] + B[i]  # (T, N, out)
         zs.append(z)
         if i < n_layers - 1:
-            hs.append(f(z.copy()))
-    yy = y[:, None, :, None]  # (T, 1, N, 1) for take_along_axis over the class axis
-    numeric: Params = {}
+            hs.append(f(z))
+    numeric: dict[str, Array] = {}
     kinks: dict[str, Array] = {}
     for k in range(n_layers):
         fan_in, fan_out = W[k].shape[1], W[k].shape[2]
@@ -203,15 +212,12 @@ def numeric_grads_batched(
                     pos = Z > 0
                     crossed |= (pos[:, :E] != pos[:, E:]).any(axis=(2, 3))
                 Z = f(Z) @ W[m + 1][:, None] + B[m + 1][:, None]
-            shifted = Z - Z.max(axis=3, keepdims=True)
-            lse = np.log(np.exp(shifted).sum(axis=3))
-            picked = np.take_along_axis(shifted, np.broadcast_to(yy, (T, 2 * E, n, 1)), axis=3)[..., 0]
-            losses = (lse - picked).mean(axis=2)  # (T, 2E)
+            losses = weighted_mean(head.sample_loss(Z, y_b), w_b)  # (T, 2E)
             diff = losses[:, :E] - losses[:, E:]
             if alpha or l1:  # the penalty changes only through the perturbed weight itself
                 is_w = i_in < fan_in
                 w = W[k].reshape(T, -1)[:, e[is_w]]
-                diff[:, is_w] += 0.5 * alpha * ((w + h) ** 2 - (w - h) ** 2) + l1 * (np.abs(w + h) - np.abs(w - h))
+                diff[:, is_w] += penalty_terms(w + h, alpha, l1) - penalty_terms(w - h, alpha, l1)
             num[:, e] = diff / (2 * h)
             kink[:, e] = crossed
         numeric[f"W{k}"] = num[:, : fan_in * fan_out].reshape(T, fan_in, fan_out)
@@ -251,16 +257,18 @@ def gradcheck(
     alpha: float = 0.0,
     rtol: float = 1e-6,
     l1: float = 0.0,
+    sample_weight: Any = None,
 ) -> GradCheckResult:
     """Compare ``net``'s analytic gradients with central differences on (X, y), in float64.
 
     Parameters
     ----------
-    net : MLP
-    X : array of shape (N, D); y : labels (N,) or one-hot rows (N, C)
+    net : MLP (any head; a float32 network is checked on a float64 copy of its weights)
+    X : array of shape (N, D); y : targets for the network's head (labels or one-hot rows for softmax)
     h : step of the central differences
     alpha, l1 : the L2 and L1 strengths of the loss being checked
     rtol : tolerance on the relative error for ``passed``
+    sample_weight : optional (N,) weights of the loss
 
     Returns
     -------
@@ -268,23 +276,14 @@ def gradcheck(
     """
     check_positive("h", h)
     check_positive("rtol", rtol)
-    Xa, ya = net._check_Xy(X, y)
-    return _gradcheck(net.params, Xa.astype(np.float64), ya, net.activation, alpha, h, rtol, l1)
-
-
-def _gradcheck(
-    params: Params,
-    X: Array,
-    y: NDArray[np.intp],
-    activation: str,
-    alpha: float,
-    h: float,
-    rtol: float = 1e-6,
-    l1: float = 0.0,
-) -> GradCheckResult:
-    P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    loss, grads, _ = loss_and_grads(P, X, y, activation, alpha, l1=l1)
-    numeric, kinks = numeric_grads(P, X, y, activation, alpha, h, l1)
+    X64 = check_X(X, net.sizes[0], np.float64)
+    if sp.issparse(X64):
+        X64 = X64.toarray()  # the perturbation tensors are dense anyway
+    t = check_targets(y, X64.shape[0], net.output, net.sizes[-1])
+    w = check_sample_weight(sample_weight, X64.shape[0])
+    P = {k: np.asarray(v, dtype=np.float64) for k, v in net.params.items()}
+    loss, grads = loss_and_grads(P, X64, t, net.activation, net.output, alpha, l1, w)
+    numeric, kinks = numeric_grads(P, X64, t, net.activation, net.output, alpha, h, l1, w)
     # Roundoff in a loss difference is a few ulps of the loss; divided by 2h it is the floor below
     # which an absolute disagreement carries no information.
     atol = float(roundoff_floor(loss, h))

@@ -1,11 +1,13 @@
-"""Benchmark: ``python -m perceptrons.benchmark [--rounds 2] [--repeats 5] [--only W1,W2] [--out results.json]``.
+"""Benchmark: ``python benchmarks/run.py [--dtype float64|float32|both] [--rounds 2] [--repeats 5]
+[--only W1,W2] [--out results.json]``.
 
 Runs each workload for us and for every installed peer, each peer in its own fresh Python process
 (one warm-up run, then ``--repeats`` timed runs), and prints the medians, our speed-up over each peer
-and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops,
-:mod:`perceptrons.bench.naive`), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters) and
-``torch`` (CPU, optional extra ``perceptrons[bench]``; the core never imports it). A peer that cannot
-run is listed as skipped with the reason.
+and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops, ``naive.py`` beside
+this script), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters) and ``torch`` (CPU,
+optional extra ``perceptrons[bench]``; the library never imports it). A peer that cannot run is listed
+as skipped with the reason. This folder is not part of the installed package: the library is used
+only through its public API (``import perceptrons as pc``), as a user would.
 
 Side by side: the processes of one workload are started together and then asked for their timed runs
 in turn (ours, A, B, ours, A, B, ...; the first rotates), so every run of ours has a run of each peer
@@ -17,9 +19,20 @@ is the median over the side-by-side pairs of (peer's run / our run next to it): 
 runs of a pair slow down, so the pair's ratio holds where a ratio of two medians can mix a fast
 median with a slow one (seen here: W1 pairs said 19.0x, minima 19.8x, the ratio of medians 14.8x).
 
-Thread policy: BLAS (and torch) run on one thread for W1-W5. Measured here, two OpenBLAS threads
-made small products erratic and slower; W6 (large products) runs with all cores, and its GFLOP/s
-is compared with a float32 matrix-product peak measured in our worker with the same threads.
+Precision: ``--dtype`` (default ``float64``) is the floating-point type of W1-W5 for every peer: our
+network (``pc.MLP(..., dtype=...)``) and its data, the naive peer's data (and, in W3a, its weights),
+scikit-learn's data (``MLPClassifier`` computes in the dtype of ``X``) and torch's model and tensors.
+The naive peer's own loops create float64 arrays where the notebook does (``np.zeros``, its random
+initial weights), so in float32 it computes partly in float64; Python's per-sample overhead is what
+it measures either way. W6 is float32 always. ``--dtype both`` runs the chosen workloads once per
+dtype (float64 first), printing a table for each; the JSON (``--out``) records the dtype at the top
+(``"dtype"``) and on every workload, and for ``both`` holds one ``{"dtype", "workloads"}`` entry per
+dtype under ``"by_dtype"`` instead of a top-level ``"workloads"``.
+
+Threads: the harness sets no thread counts (no ``threadpool_limits``, no thread environment
+variables, no ``torch.set_num_threads``): every peer runs at its own defaults, as a user's call
+would, so each library's own thread policy is part of what is measured. W6's GFLOP/s is compared
+with a float32 matrix-product peak measured in our worker, also at NumPy's default threads.
 """
 
 from __future__ import annotations
@@ -36,6 +49,9 @@ from typing import Any
 
 import numpy as np
 
+import perceptrons as pc
+from perceptrons.datasets import one_hot, train_test_split
+
 WORKLOADS = {
     "W1": "course protocol, single layer: blobs (1000 points, 3 classes, 750 train), 1000 per-sample SGD steps, "
     "gradient check every step, test accuracy every 10 steps",
@@ -45,11 +61,11 @@ WORKLOADS = {
     "W3b": "decision grid: probabilities of a trained 2-16-2 network on 500x500 points",
     "W4": "capacity sweep: circles (1000 points), widths 2, 5, 10, 15, 20, 50, Adam (lr 0.01), batch 32, "
     "200 epochs each; time per model",
-    "W5a": "throughput: moons 200,000 points, 2-64-64-2 ReLU, batch 256, one epoch of SGD (lr 0.05), float32 "
-    "data for every peer",
+    "W5a": "throughput: moons 200,000 points, 2-64-64-2 ReLU, batch 256, one epoch of SGD (lr 0.05), data in "
+    "--dtype for every peer",
     "W5b": "throughput: digits (1797), 64-128-10 ReLU, batch 32, 20 epochs of SGD (lr 0.01, momentum 0.9, Nesterov), "
-    "float32 data for every peer",
-    "W6": "large network: 784-512-512-10 ReLU, batch 512, float32, random data, 40 SGD steps",
+    "data in --dtype for every peer",
+    "W6": "large network: 784-512-512-10 ReLU, batch 512, float32 always (whatever --dtype), random data, 40 SGD steps",
 }
 PEERS = {
     "W1": ["ours", "naive"],
@@ -61,67 +77,78 @@ PEERS = {
     "W5b": ["ours", "sklearn", "torch"],
     "W6": ["ours", "torch"],
 }
+DTYPES = ("float64", "float32")
 WIDTHS = (2, 5, 10, 15, 20, 50)
 MAX_REPEATS = 25
 
 
 # -- data -----------------------------------------------------------------------------------------
 def _split(X: Any, y: Any, seed: int = 0) -> tuple[Any, Any, Any, Any]:
-    from .datasets import train_test_split
-
     return train_test_split(X, y, test_size=0.25, seed=seed)
 
 
-def _data(w: str) -> dict[str, Any]:
-    from . import datasets as D
+def _dtype(w: str, dtype: str) -> Any:
+    """The NumPy dtype workload ``w`` runs in for ``--dtype dtype``: W6 is float32 always."""
+    return np.dtype(np.float32 if w == "W6" else dtype)
 
+
+def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
+    """Workload ``w``'s data, its features ``X`` in ``dt`` (made in float64, then cast: the same points
+    in either dtype); labels stay integers."""
+    D = pc.datasets
     if w == "W1":
-        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(*D.blobs(1000, k=3, seed=0))))
-    if w in ("W2", "W3a", "W3b"):
-        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(*D.moons(1000, noise=0.2, seed=0))))
-    if w == "W4":
-        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(*D.circles(1000, noise=0.1, seed=0))))
-    if w == "W5a":
+        X, y = D.blobs(1000, k=3, seed=0)
+    elif w in ("W2", "W3a", "W3b"):
+        X, y = D.moons(1000, noise=0.2, seed=0)
+    elif w == "W4":
+        X, y = D.circles(1000, noise=0.1, seed=0)
+    elif w == "W5a":
         X, y = D.moons(200_000, noise=0.2, seed=0)
-        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(X.astype(np.float32), y)))
-    if w == "W5b":
+    elif w == "W5b":
         from sklearn.datasets import load_digits
 
         X, y = load_digits(return_X_y=True)
-        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split((X / 16.0).astype(np.float32), y)))
+        X = X / 16.0
+    if w in ("W1", "W2", "W3a", "W3b", "W4", "W5a", "W5b"):
+        return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(X.astype(dt), y)))
     if w == "W6":
         rng = np.random.default_rng(0)
         return {"X": rng.standard_normal((512 * 40, 784), dtype=np.float32), "y": rng.integers(0, 10, 512 * 40)}
     raise ValueError(w)
 
 
-def _grid(n: int) -> Any:
-    g = np.linspace(-1.5, 2.5, n)
+def _grid(n: int, dt: Any = np.float64) -> Any:
+    g = np.linspace(-1.5, 2.5, n).astype(dt)
     gx, gy = np.meshgrid(g, g)
     return np.column_stack([gx.ravel(), gy.ravel()])
 
 
-def _trained_2_16_2() -> Any:
-    """The W3 network: trained once with the core (same seed), shared by every peer."""
-    from .network import MLP
-    from .training import train
-
-    d = _data("W2")
-    net = MLP([2, 16, 2], activation="relu", init="normal", seed=0)
-    train(net, d["Xtr"], d["ytr"], lr=0.1, steps=3000, seed=0)
+def _trained_2_16_2(dt: Any = np.float64) -> Any:
+    """The W3 network: trained once with the library (same seed) in ``dt``, shared by every peer."""
+    d = _data("W2", dt)
+    net = pc.MLP([2, 16, 2], activation="relu", init="normal", seed=0, dtype=dt)
+    pc.train(net, d["Xtr"], d["ytr"], lr=0.1, steps=3000, seed=0)
     return net
 
 
 # -- ours ---------------------------------------------------------------------------------------
-def ours(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
-    from .network import MLP
-    from .training import train
+def _accuracy(net: Any, X: Any, y: Any) -> float:
+    return float(np.mean(net.predict(X) == y))
 
+
+def _weights(net: Any) -> list[tuple[Any, Any]]:
+    """(W, b) per layer of a trained ``pc.MLP`` (W as inputs x outputs), from its public ``params``
+    (``W0, b0, W1, b1, ...``): the W3 peers evaluate the very network ours trained."""
+    p = net.params
+    return [(p[f"W{i}"], p[f"b{i}"]) for i in range(sum(k.startswith("W") for k in p))]
+
+
+def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
     if w == "W1":
 
         def run() -> dict[str, float]:
-            net = MLP([2, 3], activation="identity", init="normal", seed=0)
-            h = train(
+            net = pc.MLP([2, 3], activation="identity", init="normal", seed=0, dtype=dt)
+            h = pc.train(
                 net,
                 d["Xtr"],
                 d["ytr"],
@@ -138,16 +165,16 @@ def ours(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
     if w == "W2":
 
         def run() -> dict[str, float]:
-            net = MLP([2, 16, 2], activation="relu", init="normal", seed=0)
-            h = train(
+            net = pc.MLP([2, 16, 2], activation="relu", init="normal", seed=0, dtype=dt)
+            h = pc.train(
                 net, d["Xtr"], d["ytr"], lr=0.1, steps=1000, eval_data=(d["Xte"], d["yte"]), eval_every=10, seed=1
             )
             return {"accuracy": h.test_accuracy[-1]}
 
         return run
     if w in ("W3a", "W3b"):
-        net = _trained_2_16_2()
-        grid = _grid(100 if w == "W3a" else 500)
+        net = _trained_2_16_2(dt)
+        grid = _grid(100 if w == "W3a" else 500, dt)
 
         def run() -> dict[str, float]:
             p = net.predict_proba(grid)
@@ -159,8 +186,8 @@ def ours(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
         def run() -> dict[str, float]:
             accs = []
             for width in WIDTHS:
-                net = MLP([2, width, 2], activation="relu", seed=width)
-                train(
+                net = pc.MLP([2, width, 2], activation="relu", seed=width, dtype=dt)
+                pc.train(
                     net,
                     d["Xtr"],
                     d["ytr"],
@@ -171,7 +198,7 @@ def ours(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
                     epochs=200,
                     seed=width,
                 )
-                accs.append(net.accuracy(d["Xte"], d["yte"]))
+                accs.append(_accuracy(net, d["Xte"], d["yte"]))
             return {"accuracy": float(np.mean(accs)), "per_model": 1.0 / len(WIDTHS)}
 
         return run
@@ -180,16 +207,16 @@ def ours(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
         sizes, bs, epochs = ([2, 64, 64, 2], 256, 1) if w == "W5a" else ([64, 128, 10], 32, 20)
 
         def run() -> dict[str, float]:
-            net = MLP(sizes, activation="relu", seed=0, dtype=np.float32)
-            train(net, d["Xtr"], d["ytr"], batch_size=bs, sampling="epochs", epochs=epochs, seed=0, **kw)
-            return {"accuracy": net.accuracy(d["Xte"], d["yte"]), "samples": float(len(d["ytr"]) * epochs)}
+            net = pc.MLP(sizes, activation="relu", seed=0, dtype=dt)
+            pc.train(net, d["Xtr"], d["ytr"], batch_size=bs, sampling="epochs", epochs=epochs, seed=0, **kw)
+            return {"accuracy": _accuracy(net, d["Xte"], d["yte"]), "samples": float(len(d["ytr"]) * epochs)}
 
         return run
     if w == "W6":
 
         def run() -> dict[str, float]:
-            net = MLP([784, 512, 512, 10], activation="relu", seed=0, dtype=np.float32)
-            train(net, d["X"], d["y"], lr=0.01, batch_size=512, sampling="epochs", epochs=1, seed=0)
+            net = pc.MLP([784, 512, 512, 10], activation="relu", seed=0, dtype=dt)
+            pc.train(net, d["X"], d["y"], lr=0.01, batch_size=512, sampling="epochs", epochs=1, seed=0)
             return {"flops": _w6_flops()}
 
         return run
@@ -204,31 +231,31 @@ def _w6_flops() -> float:
 
 
 # -- naive --------------------------------------------------------------------------------------
-def naive(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
-    from .bench import naive as nv
-    from .datasets import one_hot
+def naive_peer(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
+    import naive as nv  # the sibling naive.py: this script's folder is sys.path[0]
 
     if w == "W1":
 
         def run() -> dict[str, float]:
-            out = nv.train_one_layer(d["Xtr"], one_hot(d["ytr"], 3), d["Xte"], one_hot(d["yte"], 3), 0.01)
+            Ytr, Yte = one_hot(d["ytr"], 3).astype(dt), one_hot(d["yte"], 3).astype(dt)
+            out = nv.train_one_layer(d["Xtr"], Ytr, d["Xte"], Yte, 0.01)
             return {"accuracy": float(out[4][-1])}
 
         return run
     if w == "W2":
 
         def run() -> dict[str, float]:
-            out = nv.train_two_layer(d["Xtr"], one_hot(d["ytr"], 2), d["Xte"], one_hot(d["yte"], 2), 0.1, 16)
+            Ytr, Yte = one_hot(d["ytr"], 2).astype(dt), one_hot(d["yte"], 2).astype(dt)
+            out = nv.train_two_layer(d["Xtr"], Ytr, d["Xte"], Yte, 0.1, 16)
             return {"accuracy": float(out[6][-1])}
 
         return run
     if w == "W3a":
-        net = _trained_2_16_2()
-        p = net.params
-        g = np.linspace(-1.5, 2.5, 100)
+        (Wh, bh), (Wo, bo) = _weights(_trained_2_16_2(dt))  # in dt, as the network is
+        g = np.linspace(-1.5, 2.5, 100).astype(dt)
 
         def run() -> dict[str, float]:
-            out = nv.grid_proba(p["W1"], p["b1"][:, None], p["W0"], p["b0"][:, None], g, g)
+            out = nv.grid_proba(Wo, bo[:, None], Wh, bh[:, None], g, g)
             return {"checksum": float(out[:, :, 1].sum())}
 
         return run
@@ -236,7 +263,8 @@ def naive(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
 
 
 # -- scikit-learn -------------------------------------------------------------------------------
-def sklearn_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
+def sklearn_peer(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
+    """``MLPClassifier`` computes in the dtype of ``X``: ``d``'s features are in ``dt`` already."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -279,13 +307,13 @@ def sklearn_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
 
 
 # -- PyTorch ------------------------------------------------------------------------------------
-def torch_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
+def torch_peer(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
     import torch
 
-    torch.set_num_threads(1 if w != "W6" else os.cpu_count() or 1)
     F = torch.nn.functional
+    tdt = torch.float32 if np.dtype(dt) == np.float32 else torch.float64  # the model's; tensors come from d
 
-    def mlp(sizes: list[int], dtype: Any = torch.float64) -> Any:
+    def mlp(sizes: list[int], dtype: Any = tdt) -> Any:
         layers: list[Any] = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
@@ -313,13 +341,12 @@ def torch_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
 
         return run
     if w in ("W3a", "W3b"):
-        net = _trained_2_16_2()
         model = mlp([2, 16, 2])
         with torch.no_grad():
-            for i, lin in enumerate([model[0], model[2]]):
-                lin.weight.copy_(torch.from_numpy(net.params[f"W{i}"].T.copy()))
-                lin.bias.copy_(torch.from_numpy(net.params[f"b{i}"]))
-        grid = torch.from_numpy(_grid(100 if w == "W3a" else 500))
+            for (W, b), lin in zip(_weights(_trained_2_16_2(dt)), [model[0], model[2]]):
+                lin.weight.copy_(torch.from_numpy(W.T.copy()))
+                lin.bias.copy_(torch.from_numpy(b))
+        grid = torch.from_numpy(_grid(100 if w == "W3a" else 500, dt))
 
         def run() -> dict[str, float]:
             with torch.no_grad():
@@ -328,9 +355,7 @@ def torch_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
 
         return run
 
-    def fit(
-        sizes: list[int], X: Any, y: Any, bs: int, epochs: int, make_opt: Any, seed: int, dtype: Any = torch.float64
-    ) -> Any:
+    def fit(sizes: list[int], X: Any, y: Any, bs: int, epochs: int, make_opt: Any, seed: int, dtype: Any = tdt) -> Any:
         torch.manual_seed(seed)
         model = mlp(sizes, dtype)
         opt = make_opt(model.parameters())
@@ -363,14 +388,14 @@ def torch_peer(w: str, d: dict[str, Any]) -> Callable[[], dict[str, float]]:
         )
 
         def run() -> dict[str, float]:
-            model = fit(sizes, T["Xtr"], T["ytr"], bs, epochs, mk, 0, torch.float32)
+            model = fit(sizes, T["Xtr"], T["ytr"], bs, epochs, mk, 0)
             return {"accuracy": acc(model, T["Xte"], T["yte"]), "samples": float(len(d["ytr"]) * epochs)}
 
         return run
     if w == "W6":
 
         def run() -> dict[str, float]:
-            fit([784, 512, 512, 10], T["X"], T["y"], 512, 1, lambda p: torch.optim.SGD(p, lr=0.01), 0, torch.float32)
+            fit([784, 512, 512, 10], T["X"], T["y"], 512, 1, lambda p: torch.optim.SGD(p, lr=0.01), 0)
             return {"flops": _w6_flops()}
 
         return run
@@ -396,18 +421,17 @@ def _timed(f: Callable[[], Any]) -> float:
 
 
 # -- worker and driver --------------------------------------------------------------------------
-def worker(w: str, peer: str) -> None:
-    """Set up (data, model, one warm-up run), say ``ready``, then time one run per ``run`` line on stdin.
+def worker(w: str, peer: str, dtype: str = "float64") -> None:
+    """Set up (data, model, one warm-up run) in ``dtype`` (W6: float32 always), say ``ready``, then time
+    one run per ``run`` line on stdin.
 
     The driver keeps one such process per peer alive and asks them in turn, so each timed run of ours
     sits next to a timed run of every peer: a slow spell of the machine hits them alike.
     """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=None if w == "W6" else 1)
-    d = _data(w)
-    make = {"ours": ours, "naive": naive, "sklearn": sklearn_peer, "torch": torch_peer}[peer]
-    run = make(w, d)
+    dt = _dtype(w, dtype)
+    d = _data(w, dt)
+    make = {"ours": ours, "naive": naive_peer, "sklearn": sklearn_peer, "torch": torch_peer}[peer]
+    run = make(w, d, dt)
     run()  # warm-up
     _say({"ready": True})
     for line in sys.stdin:
@@ -428,16 +452,19 @@ def _say(obj: dict[str, Any]) -> None:
 
 
 class _Worker:
-    """The driver's handle on one worker process."""
+    """The driver's handle on one worker process; it sets up at once, :meth:`ready` waits for it."""
 
-    def __init__(self, w: str, peer: str) -> None:
+    def __init__(self, w: str, peer: str, dtype: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "perceptrons.benchmark", "--worker", w, peer],
+            [sys.executable, os.path.abspath(__file__), "--worker", w, peer, dtype],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def ready(self) -> None:
+        """Wait for the worker's ``ready`` (raises ``RuntimeError`` with its last error line if it died)."""
         self.ask(None)
 
     def ask(self, cmd: str | None) -> dict[str, Any]:
@@ -459,26 +486,30 @@ class _Worker:
         self.proc.wait()
 
 
-def _measure(w: str, peers: list[str], rounds: int, repeats: int, budget: float) -> dict[str, Any]:
-    """Run workload ``w`` for ``peers``: per round, a fresh process per peer, then timed runs taken in
-    turn (ours, A, B, ours, A, B, ...; the first peer rotates each repeat): at least ``repeats`` of
-    each, more while the round has used less than ``budget`` seconds (at most ``MAX_REPEATS``)."""
+def _measure(w: str, peers: list[str], rounds: int, repeats: int, budget: float, dtype: str) -> dict[str, Any]:
+    """Run workload ``w`` in ``dtype`` for ``peers``: per round, a fresh process per peer, then timed runs
+    taken in turn (ours, A, B, ours, A, B, ...; the first peer rotates each repeat): at least ``repeats``
+    of each, more while the round has used less than ``budget`` seconds (at most ``MAX_REPEATS``)."""
     out: dict[str, Any] = {}
     runs: dict[str, list[dict[str, Any]]] = {}
     peaks: list[float] = []
     for _ in range(max(1, rounds)):
         procs: dict[str, _Worker] = {}
-        for peer in peers:
+        for peer in peers:  # the processes set up together (setup is not timed), then wait for each
             if "skipped" in out.get(peer, {}):
                 continue
             reason = _peer_available(peer)
             if reason is None:
-                try:
-                    procs[peer] = _Worker(w, peer)
-                except RuntimeError as exc:
-                    reason = str(exc)
-            if reason is not None:
+                procs[peer] = _Worker(w, peer, dtype)
+            else:
                 out[peer] = {"skipped": reason}
+        for peer, proc in list(procs.items()):
+            try:
+                proc.ready()
+            except RuntimeError as exc:
+                out[peer] = {"skipped": str(exc)}
+                proc.close()
+                del procs[peer]
         order = list(procs)
         t_round = time.perf_counter()
         r = 0
@@ -508,7 +539,7 @@ def _measure(w: str, peers: list[str], rounds: int, repeats: int, budget: float)
             merged["fraction_of_peak"] = statistics.median(per_run) if per_run else float("nan")
             merged["fraction_of_best_peak"] = merged["gflops"] / merged["peak_gflops"]
         out[peer] = merged
-        print(f"  {w:4} {peer:8} {_fmt_peer(merged)}", file=sys.stderr)
+        print(f"  {w:4} {_dtype(w, dtype).name:7} {peer:8} {_fmt_peer(merged)}", file=sys.stderr)
     return out
 
 
@@ -524,7 +555,7 @@ def _peer_available(peer: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m perceptrons.benchmark", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python benchmarks/run.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=5, help="least timed runs per process after one warm-up (default 5)")
     ap.add_argument(
         "--budget",
@@ -533,44 +564,71 @@ def main(argv: list[str] | None = None) -> int:
         help=f"seconds per round: short workloads repeat until it is used (at most {MAX_REPEATS} runs; default 10)",
     )
     ap.add_argument("--rounds", type=int, default=2, help="fresh processes per peer, one after another (default 2)")
-    ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W4 (default all)")
+    ap.add_argument(
+        "--only", default="", help="comma-separated workloads, e.g. W1,W4 (W3 means W3a and W3b; default all)"
+    )
+    ap.add_argument(
+        "--dtype",
+        choices=[*DTYPES, "both"],
+        default="float64",
+        help="floating-point type of W1-W5 for every peer (W6 is float32 always); both: one run per dtype, "
+        "float64 first (default float64)",
+    )
     ap.add_argument("--out", help="write the results as JSON to this file")
-    ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=3, metavar=("WORKLOAD", "PEER", "DTYPE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        worker(args.worker[0], args.worker[1])
+        worker(*args.worker)
         return 0
-    unknown = [w for w in args.only.split(",") if w and w not in WORKLOADS]
+    asked = [a for a in args.only.split(",") if a]
+    unknown = [a for a in asked if not _matches(a)]
     if unknown:
         ap.error(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
-    chosen = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
+    chosen = [w for w in WORKLOADS if not asked or any(w in _matches(a) for a in asked)]
+    protocol = {"rounds": args.rounds, "repeats": args.repeats, "budget_s": args.budget}
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "numpy": np.__version__},
-        "protocol": {"rounds": args.rounds, "repeats": args.repeats, "budget_s": args.budget},
-        "workloads": {},
+        "protocol": protocol,
+        "dtype": args.dtype,
     }
-    for w in chosen:
-        results["workloads"][w] = {
-            "description": WORKLOADS[w],
-            "peers": _measure(w, PEERS[w], args.rounds, args.repeats, args.budget),
-        }
-    print(_table(results))
+    runs: dict[str, Any] = {}
+    for dtype in DTYPES if args.dtype == "both" else (args.dtype,):
+        workloads: dict[str, Any] = {}
+        for w in chosen:
+            workloads[w] = {
+                "description": WORKLOADS[w],
+                "dtype": _dtype(w, dtype).name,
+                "peers": _measure(w, PEERS[w], args.rounds, args.repeats, args.budget, dtype),
+            }
+        runs[dtype] = {"dtype": dtype, "workloads": workloads}
+        print(("\n" if len(runs) > 1 else "") + _table(workloads, protocol, dtype), flush=True)
+    if args.dtype == "both":
+        results["by_dtype"] = runs
+    else:
+        results["workloads"] = runs[args.dtype]["workloads"]
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(results, fh, indent=2)
     return 0
 
 
+def _matches(name: str) -> list[str]:
+    """The workloads ``--only`` means by ``name``: itself, or its parts (``W3`` is ``W3a`` and ``W3b``)."""
+    return [w for w in WORKLOADS if w == name or (w.startswith(name) and w[len(name) :].isalpha())]
+
+
 def _fmt_peer(r: dict[str, Any]) -> str:
     return r["skipped"] if "skipped" in r else f"{r['median_s'] * 1e3:.1f} ms"
 
 
-def _table(results: dict[str, Any]) -> str:
+def _table(workloads: dict[str, Any], protocol: dict[str, Any], dtype: str) -> str:
+    w6 = " (W6: float32 always)" if "W6" in workloads and dtype != "float32" else ""
     lines = [
+        f"dtype {dtype}{w6}",
         f"{'workload':8} {'peer':8} {'median':>11} {'ours faster by':>15} {'accuracy':>9}  note",
         "-" * 70,
     ]
-    for w, res in results["workloads"].items():
+    for w, res in workloads.items():
         for peer, r in res["peers"].items():
             if "skipped" in r:
                 lines.append(f"{w:8} {peer:8} {'skipped':>11}  {r['skipped']}")
@@ -593,7 +651,7 @@ def _table(results: dict[str, Any]) -> str:
             speed = f"{r['speedup']:.1f}x" if "speedup" in r else ""
             acc = f"{r['accuracy']:.3f}" if "accuracy" in r else ""
             lines.append(f"{w:8} {peer:8} {t_show * 1e3:>9.2f}ms {speed:>15} {acc:>9}  {note}")
-    p = results.get("protocol", {})
+    p = protocol
     lines += [
         "-" * 70,
         f"median: of all timed runs ({p.get('rounds')} rounds of fresh processes, >= {p.get('repeats')} runs each).",

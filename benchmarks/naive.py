@@ -1,6 +1,7 @@
 """The naive peer: per-sample loops in the course notebook's style (Python loops, one forward call
 per test point, element-wise ReLU and its derivative in Python, a forward-difference gradient of W
-by perturbing one entry at a time). Written for the benchmark only; it is what the library replaces."""
+by perturbing one entry at a time). Written for the benchmark only (``benchmarks/run.py`` imports it as
+a sibling module); it is what the library replaces. Not part of the installed package."""
 
 from __future__ import annotations
 

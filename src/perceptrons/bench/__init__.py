@@ -1,1 +1,0 @@
-"""Benchmark peers; ``python -m perceptrons.benchmark`` runs them. Nothing here is imported by the core."""

@@ -1,0 +1,39 @@
+"""The core: the maths of a multi-layer perceptron, no I/O, no plots, no web.
+
+Modules, each importing only those above it in this list:
+
+- ``validation``  input checks shared by every entry point (what was expected, what arrived, how to fix it)
+- ``threads``     how many BLAS threads a call uses, chosen from the sizes of its products
+- ``activations`` one record per activation: f, f' from the output, in-place forms
+- ``heads``       one record per output head (softmax, logistic, identity): loss, dL/dz, prediction rule
+- ``network``     ``MLP``, ``forward`` and the plain reference backward pass ``loss_and_grads``
+- ``fused``       ``FusedBackprop``: the same backward pass arranged for speed, tested equal to the reference
+- ``gradcheck``   central differences of the reference loss, batched, kinks flagged
+- ``optim``       SGD (momentum, Nesterov) and Adam, written as their formulas
+- ``training``    ``train`` in named steps, ``History``, ``TrainingDiverged``
+"""
+
+from .activations import ACTIVATIONS, Activation
+from .gradcheck import GradCheckResult, gradcheck
+from .heads import HEADS, Head
+from .network import MLP, forward, loss_and_grads
+from .optim import SGD, Adam
+from .training import History, StepInfo, TrainingDiverged, train
+
+__all__ = [
+    "ACTIVATIONS",
+    "HEADS",
+    "MLP",
+    "SGD",
+    "Activation",
+    "Adam",
+    "GradCheckResult",
+    "Head",
+    "History",
+    "StepInfo",
+    "TrainingDiverged",
+    "forward",
+    "gradcheck",
+    "loss_and_grads",
+    "train",
+]

@@ -1,0 +1,151 @@
+"""Output heads: what the last layer's logits ``z`` (N, K) mean, one record each.
+
+A head is an output function, a loss on it and a prediction rule. Each loss is a *weighted mean
+over samples* of a per-sample loss ``l_n``, with weights ``w_n`` (all 1 without ``sample_weight``)
+and ``S = sum_n w_n``:
+
+    L = (1/S) sum_n w_n l_n            dL/dz_n = (w_n / S) dl_n/dz_n
+
+==========  =====================  ===============================================  ======================  =====================
+head        output                 per-sample loss l_n                              dl_n/dz_n               prediction
+==========  =====================  ===============================================  ======================  =====================
+softmax     p = softmax(z)         logsumexp(z_n) - z_{n,y_n}  (cross-entropy)      p_n - onehot(y_n)       argmax_k z_nk
+logistic    p = sigmoid(z)         sum_k log(1 + e^{z_nk}) - y_nk z_nk  (binary CE)  sigmoid(z_n) - y_n      1[z_nk > 0]
+identity    z                      (1 / 2K) sum_k (z_nk - y_nk)^2  (squared error)  (z_n - y_n) / K        z_n
+==========  =====================  ===============================================  ======================  =====================
+
+Targets ``y``: integer labels (N,) for softmax; a 0/1 indicator matrix (N, K) for logistic (K = 1
+is a binary problem with one output unit, K > 1 multilabel); real values (N, K) for identity.
+
+These are scikit-learn's losses: ``log_loss`` and ``binary_log_loss`` (mean over samples, summed
+over outputs) and ``squared_loss`` (half the mean over samples *and* outputs). Each gradient has the
+simple form ``output - target`` because each output function is the canonical link of its loss; it
+holds only for these pairs. (scikit-learn's ``MLPRegressor`` back-propagates ``z - y`` without the
+``1/K`` of its own loss; here the gradient is the exact gradient of the loss stated above.)
+
+Softmax and its cross-entropy are fused and stable: ``log softmax(z) = z - logsumexp(z)`` with the
+row maximum subtracted first; ``log(1 + e^z)`` is ``logaddexp(0, z)``. No ``exp`` of a raw logit,
+no ``log`` of a probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[Any]
+
+
+def logsumexp(z: Array) -> Array:
+    """``log sum_k exp(z_k)`` over the last axis of ``z`` (..., K) -> (...,), with the maximum taken out first."""
+    m = z.max(axis=-1, keepdims=True)
+    return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))[..., 0]  # type: ignore[no-any-return]
+
+
+def log_softmax(z: Array) -> Array:
+    """Log-softmax over the last axis of ``z`` (..., K); finite for any finite logits."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(z: Array) -> Array:
+    """Softmax over the last axis of ``z`` (..., K); rows sum to 1, no overflow for large logits."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def sigmoid(z: Array) -> Array:
+    """``1 / (1 + exp(-z))`` element-wise, in the tanh form that never overflows."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # type: ignore[no-any-return]
+
+
+def _pick(z: Array, y: Array) -> Array:
+    """``z[..., n, y_n]``: the logit of each sample's label (``y`` broadcasts against ``z[..., 0]``)."""
+    labels = np.broadcast_to(y, z.shape[:-1])[..., None]
+    return np.take_along_axis(z, labels, axis=-1)[..., 0]
+
+
+def _onehot(y: Array, k: int, dtype: Any) -> Array:
+    return np.asarray(y[..., None] == np.arange(k), dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Head:
+    """One output head. Every function works on the last two axes (N, K) and keeps any leading ones.
+
+    ``sample_loss(z, y)`` -> (..., N) per-sample losses; ``sample_grad(z, y)`` -> (..., N, K) their
+    gradients; ``output(z)`` the probabilities (classification) or values; ``predict(z)`` the rule;
+    ``correct(z, y)`` -> (..., N) booleans, whether each sample is predicted right (classification).
+    """
+
+    name: str
+    sample_loss: Callable[[Array, Array], Array]
+    sample_grad: Callable[[Array, Array], Array]
+    output: Callable[[Array], Array]
+    predict: Callable[[Array], Array]
+    correct: Callable[[Array, Array], Array] | None
+    min_outputs: int
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.correct is not None
+
+
+HEADS: dict[str, Head] = {
+    h.name: h
+    for h in (
+        Head(
+            "softmax",
+            sample_loss=lambda z, y: logsumexp(z) - _pick(z, y),
+            sample_grad=lambda z, y: softmax(z) - _onehot(y, z.shape[-1], z.dtype),
+            output=softmax,
+            predict=lambda z: z.argmax(axis=-1),
+            correct=lambda z, y: z.argmax(axis=-1) == y,
+            min_outputs=2,
+        ),
+        Head(
+            "logistic",
+            sample_loss=lambda z, y: (np.logaddexp(0.0, z) - y * z).sum(axis=-1),
+            sample_grad=lambda z, y: sigmoid(z) - y,
+            output=sigmoid,
+            predict=lambda z: (z > 0).astype(np.intp),
+            correct=lambda z, y: ((z > 0) == (y > 0.5)).all(axis=-1),
+            min_outputs=1,
+        ),
+        Head(
+            "identity",
+            sample_loss=lambda z, y: ((z - y) ** 2).sum(axis=-1) / (2 * z.shape[-1]),
+            sample_grad=lambda z, y: (z - y) / z.shape[-1],
+            output=lambda z: z,
+            predict=lambda z: z,
+            correct=None,
+            min_outputs=1,
+        ),
+    )
+}
+
+
+def mean_weights(n: int, sample_weight: Array | None, dtype: Any) -> Array:
+    """``w_n / S`` over the last axis: the factors of the weighted mean (``1/N`` without weights). A batch
+    whose weights are all zero carries no data, and its factors are all zero."""
+    if sample_weight is None:
+        return np.full(n, 1.0 / n, dtype=dtype)
+    total = sample_weight.sum(axis=-1, keepdims=True)
+    return np.divide(sample_weight, total, out=np.zeros(sample_weight.shape, dtype=dtype), where=total > 0)
+
+
+def weighted_mean(values: Array, sample_weight: Array | None) -> Array:
+    """``sum_n w_n v_n / sum_n w_n`` over the last axis (the plain mean when ``sample_weight`` is None)."""
+    if sample_weight is None:
+        return values.mean(axis=-1)  # type: ignore[no-any-return]
+    return (values * mean_weights(values.shape[-1], sample_weight, values.dtype)).sum(axis=-1)  # type: ignore[no-any-return]
+
+
+def loss_and_dz(head: Head, z: Array, y: Array, sample_weight: Array | None = None) -> tuple[float, Array]:
+    """The head's loss ``L`` on logits ``z`` (N, K) and ``dL/dz`` (N, K): the start of backpropagation."""
+    factors = mean_weights(z.shape[0], sample_weight, z.dtype)  # w_n / S
+    return float(head.sample_loss(z, y) @ factors), head.sample_grad(z, y) * factors[:, None]

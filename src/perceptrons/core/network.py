@@ -1,0 +1,422 @@
+"""The multi-layer perceptron: its parameters, its forward pass and the plain backward pass.
+
+This file is the reference: it reads like the course's equations, and everything else (the fused
+engine of :mod:`perceptrons.core.fused`, the gradient checker, the tests) is measured against it.
+
+Conventions, stated once:
+
+- Rows are samples. ``X`` is (N, D); layer ``i`` has ``W_i`` (fan_in, fan_out) and ``b_i``
+  (fan_out,); the logits ``z`` are (N, K). The course's column vectors are the case N = 1.
+- Forward::
+
+      h_0 = X
+      h_{i+1} = f(h_i W_i + b_i)            hidden layers, f from perceptrons.core.activations
+      z = h_L W_L + b_L                     the last layer is linear; the head reads z
+
+- Loss: the head's weighted mean loss (see :mod:`perceptrons.core.heads`) plus penalties on the
+  weights, never on the biases::
+
+      L = loss_head(z, y) + (alpha / 2) sum_i ||W_i||_F^2 + l1 sum_i |W_i|
+
+  ``alpha`` is *not* divided by N (scikit-learn's ``alpha`` is: its ``alpha`` is ours times the
+  sum of the batch's sample weights; the estimators convert).
+- Backward, from ``dz = dL/dz`` given by the head, for each layer from the last::
+
+      dW_i = h_i^T dz_i + alpha W_i + l1 sign(W_i)
+      db_i = sum_n dz_i
+      dz_{i-1} = (dz_i W_i^T) * f'(h_i)     f' read from the layer's output h_i
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .. import io as model_files  # the file format: it imports nothing from the package
+from .activations import ACTIVATIONS
+from .heads import HEADS, log_softmax, loss_and_dz
+from .threads import blas_threads_for
+from .validation import (
+    as_generator,
+    check_choice,
+    check_positive,
+    check_sample_weight,
+    check_targets,
+    check_X,
+)
+
+Array = NDArray[Any]
+Params = Mapping[str, Array]
+INITS = ("auto", "normal", "he", "glorot")
+
+
+def forward(params: Params, X: Any, activation: str) -> Array:
+    """Logits ``z`` (N, K) of the network ``params`` on ``X`` (N, D) (dense or sparse); nothing else is kept.
+
+    Computed as units x samples, ``z^T = W^T h^T + b``, as the fused engine does: each layer's
+    element-wise work and the head's reductions over the K outputs then run along contiguous rows.
+    The result is the transposed view of that (K, N) array.
+    """
+    act = ACTIVATIONS[activation]
+    n_layers = len(params) // 2
+    hT = None
+    for i in range(n_layers):
+        W, b = params[f"W{i}"], params[f"b{i}"]
+        zT: Array = np.asarray(X @ W).T if i == 0 else W.T @ hT  # (fan_out, N)
+        zT += b[:, None]
+        if i < n_layers - 1:
+            act.forward_into(zT, zT, 0.0)  # in place: a new array per layer costs more than the layer
+        hT = zT
+    return hT.T  # type: ignore[union-attr]
+
+
+def penalty_terms(W: Array, alpha: float, l1: float) -> Array:
+    """The penalty of each weight: ``(alpha / 2) w^2 + l1 |w|``."""
+    return 0.5 * alpha * W * W + l1 * np.abs(W)  # type: ignore[no-any-return]
+
+
+def penalty_grad(W: Array, alpha: float, l1: float) -> Array:
+    """Its derivative: ``alpha w + l1 sign(w)`` (sign(0) = 0)."""
+    return alpha * W + l1 * np.sign(W)  # type: ignore[no-any-return]
+
+
+def penalty(weights: Sequence[Array], alpha: float, l1: float) -> float:
+    """``(alpha / 2) sum ||W||^2 + l1 sum |W|`` over the weight matrices (0 without penalties)."""
+    if not (alpha or l1):
+        return 0.0
+    return sum(float(penalty_terms(W, alpha, l1).sum()) for W in weights)
+
+
+def loss_and_grads(
+    params: Params,
+    X: Any,
+    y: Array,
+    activation: str = "relu",
+    output: str = "softmax",
+    alpha: float = 0.0,
+    l1: float = 0.0,
+    sample_weight: Array | None = None,
+) -> tuple[float, dict[str, Array]]:
+    """The loss of ``params`` on (X, y) and its gradient, by backpropagation.
+
+    Parameters
+    ----------
+    params : mapping ``W0, b0, W1, ...``; ``W_i`` (fan_in, fan_out), ``b_i`` (fan_out,)
+    X : ndarray (N, D) or scipy.sparse matrix (N, D) (used only in products: never densified)
+    y : targets in the head's encoding: int labels (N,) for softmax, (N, K) floats otherwise
+    activation : a key of ``ACTIVATIONS`` (hidden layers); output : a key of ``HEADS``
+    alpha, l1 : penalty strengths (see the module docstring)
+    sample_weight : (N,) non-negative weights of the mean, or None
+
+    Returns
+    -------
+    loss : float
+    grads : dict with the keys and shapes of ``params``
+    """
+    act = ACTIVATIONS[activation]
+    n_layers = len(params) // 2
+    W = [params[f"W{i}"] for i in range(n_layers)]
+    b = [params[f"b{i}"] for i in range(n_layers)]
+
+    hs = [X]  # h_0 .. h_L, kept for the backward pass
+    for i in range(n_layers - 1):
+        hs.append(act.f(np.asarray(hs[i] @ W[i]) + b[i]))  # h_{i+1} = f(h_i W_i + b_i)
+    z = np.asarray(hs[-1] @ W[-1]) + b[-1]  # logits (N, K)
+
+    loss, dz = loss_and_dz(HEADS[output], z, y, sample_weight)  # dz = dL/dz (N, K)
+    loss += penalty(W, alpha, l1)
+
+    grads: dict[str, Array] = {}
+    for i in range(n_layers - 1, -1, -1):
+        grads[f"W{i}"] = np.asarray(hs[i].T @ dz) + penalty_grad(W[i], alpha, l1)  # (fan_in, fan_out)
+        grads[f"b{i}"] = dz.sum(axis=0)  # (fan_out,)
+        if i:
+            dz = (dz @ W[i].T) * act.df(hs[i])  # dz_{i-1} (N, fan_in)
+    return loss, {k: grads[k] for k in params}
+
+
+def check_sizes(sizes: Any, min_outputs: int = 1) -> list[int]:
+    """``[n_inputs, hidden..., n_outputs]`` as a list of positive ints, or a helpful error."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a list of ints like [2, 16, 3] (inputs, hidden..., outputs), got {sizes!r}.")
+    out = []
+    for s in sizes:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"sizes must hold ints, got {s!r} in {list(sizes)!r}.")
+        if s < 1:
+            raise ValueError(
+                f"every layer size must be >= 1, got {int(s)} in {[int(v) for v in sizes]}; "
+                f"a layer needs at least one unit."
+            )
+        out.append(int(s))
+    if len(out) < 2:
+        raise ValueError(f"sizes needs at least [n_inputs, n_outputs], got {out}.")
+    if out[-1] < min_outputs:
+        raise ValueError(
+            f"the last size is the number of outputs; a softmax output needs >= {min_outputs} (one per class), "
+            f"got {out[-1]}. For a binary problem with one output unit use output='logistic'."
+        )
+    return out
+
+
+def _layout(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+    """Keys and shapes of the parameters, in the order of the flat vector: W0, b0, W1, b1, ..."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes[f"W{i}"] = (fan_in, fan_out)
+        shapes[f"b{i}"] = (fan_out,)
+    return shapes
+
+
+class ParamViews(MutableMapping[str, Array]):
+    """``{"W0": ..., "b0": ...}`` as views into one flat vector. Assigning an entry copies the new
+    values into the vector (so the network, its optimiser and its views stay one)."""
+
+    def __init__(self, flat: Array, shapes: dict[str, tuple[int, ...]]) -> None:
+        self._views: dict[str, Array] = {}
+        offset = 0
+        for k, shape in shapes.items():
+            size = math.prod(shape)
+            self._views[k] = flat[offset : offset + size].reshape(shape)
+            offset += size
+
+    def __getitem__(self, key: str) -> Array:
+        return self._views[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._views:
+            raise KeyError(f"{key!r} is not a parameter of this network; its parameters are {list(self._views)}.")
+        view = self._views[key]
+        arr = np.asarray(value)
+        if arr.shape != view.shape:
+            raise ValueError(f"params[{key!r}] must have shape {view.shape}, got {arr.shape}.")
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"params[{key!r}] must hold real numbers, got dtype {arr.dtype}.")
+        cast = arr.astype(view.dtype)
+        if not np.isfinite(cast).all():  # checked after the cast: 1e39 is inf in float32
+            raise ValueError(f"params[{key!r}] must hold finite numbers (in {view.dtype}).")
+        view[...] = cast
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("the parameters of a network cannot be deleted; assign new values instead.")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._views)
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: array{v.shape}" for k, v in self._views.items()) + "}"
+
+
+class MLP:
+    """A multi-layer perceptron.
+
+    Parameters
+    ----------
+    sizes : list of int, ``[n_inputs, hidden..., n_outputs]``; ``[2, 3]`` is a single-layer
+        perceptron, ``[2, 16, 2]`` a two-layer one.
+    activation : ``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"identity"`` or ``"leaky_relu"``
+        (slope 0.01), used by every hidden layer.
+    output : the head (:mod:`perceptrons.core.heads`): ``"softmax"`` (classes, the default and the
+        course's), ``"logistic"`` (one unit per binary label) or ``"identity"`` (regression).
+    init : ``"normal"`` (N(0, 1) weights and biases, the course), ``"he"`` (N(0, 2/fan_in),
+        zero biases), ``"glorot"`` (U(+-sqrt(6/(fan_in+fan_out))), zero biases) or ``"auto"``
+        (He for ReLU-like activations, Glorot otherwise).
+    seed : int, Generator or None; the weights are drawn layer by layer, W before b.
+    dtype : float64 (default) or float32; a float32 network computes and trains in float32.
+
+    The parameters live in one contiguous vector, ``flat_params``; ``params`` maps ``W0, b0, ...``
+    to views of it. Copies (``copy()``, ``copy.deepcopy``, pickle, joblib) rebuild the views of
+    their own vector.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        output: str = "softmax",
+        init: str = "auto",
+        seed: int | np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        self.output = check_choice("output", output, HEADS)
+        self.sizes = check_sizes(sizes, HEADS[output].min_outputs)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.init = check_choice("init", init, INITS)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}.")
+        shapes = _layout(self.sizes)
+        self._theta = np.empty(sum(math.prod(s) for s in shapes.values()), dtype=self.dtype)
+        self._params = ParamViews(self._theta, shapes)
+        rng = as_generator(seed)
+        kind = init if init != "auto" else ("he" if activation in ("relu", "leaky_relu") else "glorot")
+        for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            if kind == "normal":
+                self._params[f"W{i}"] = rng.standard_normal((fan_in, fan_out))
+                self._params[f"b{i}"] = rng.standard_normal(fan_out)
+            elif kind == "he":
+                self._params[f"W{i}"] = rng.standard_normal((fan_in, fan_out)) * math.sqrt(2.0 / fan_in)
+                self._params[f"b{i}"] = np.zeros(fan_out)
+            else:
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+                self._params[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out))
+                self._params[f"b{i}"] = np.zeros(fan_out)
+
+    # -- parameters and copies ----------------------------------------------------------------
+    @property
+    def params(self) -> ParamViews:
+        """``{"W0": (fan_in, fan_out), "b0": (fan_out,), ...}``, views into ``flat_params``.
+        Assign a dict (or one entry) to replace values; they are copied into the one buffer."""
+        return self._params
+
+    @params.setter
+    def params(self, new: Mapping[str, Any]) -> None:
+        if not isinstance(new, Mapping) or set(new) != set(self._params):
+            got = sorted(new) if isinstance(new, Mapping) else type(new).__name__
+            raise ValueError(f"params must be a dict with keys {sorted(self._params)}, got {got}.")
+        staged = self._theta.copy()
+        views = ParamViews(staged, _layout(self.sizes))
+        for k in self._params:  # every entry checked before any is written: a bad one changes nothing
+            views[k] = new[k]
+        self._theta[...] = staged
+
+    @property
+    def flat_params(self) -> Array:
+        """All parameters as one contiguous vector (W0, b0, W1, ... each row-major)."""
+        return self._theta
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_params"]  # views are rebuilt from the vector, never stored
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._params = ParamViews(self._theta, _layout(self.sizes))
+
+    def copy(self) -> MLP:
+        """An independent copy (same sizes, activation, head and weights)."""
+        return copy.deepcopy(self)
+
+    __copy__ = copy  # copy.copy too: a network whose weights another one shares would train both
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        return int(self._theta.size)
+
+    def __repr__(self) -> str:
+        layers = " -> ".join(str(s) for s in self.sizes)
+        return (
+            f"MLP({layers}, activation={self.activation!r}, output={self.output!r}, init={self.init!r}, "
+            f"params={self.n_params}, dtype={self.dtype.name})"
+        )
+
+    # -- computation --------------------------------------------------------------------------
+    def check_X(self, X: Any, name: str = "X") -> Any:
+        """``X`` validated for this network: (N, n_inputs) in its dtype (CSR if sparse)."""
+        return check_X(X, self.sizes[0], self.dtype, name=name)
+
+    def check_targets(self, y: Any, n_samples: int, name: str = "y") -> Array:
+        """``y`` in the encoding of this network's head (int labels, or (N, K) in its dtype)."""
+        t = check_targets(y, n_samples, self.output, self.sizes[-1], name=name)
+        return t if self.output == "softmax" else t.astype(self.dtype)
+
+    def _check_Xyw(self, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Array, Array | None]:
+        Xc = self.check_X(X)
+        w = check_sample_weight(sample_weight, Xc.shape[0])
+        return Xc, self.check_targets(y, Xc.shape[0]), None if w is None else w.astype(self.dtype)
+
+    def forward(self, X: Any) -> Array:
+        """Logits ``z`` of shape (N, K) for ``X`` (N, D)."""
+        Xc = self.check_X(X)
+        with blas_threads_for(Xc.shape[0], self.sizes):
+            return forward(self._params, Xc, self.activation)
+
+    def predict_proba(self, X: Any) -> Array:
+        """Probabilities (N, K): softmax over classes, or one sigmoid per logistic output."""
+        if self.output == "identity":
+            raise ValueError("predict_proba needs a classification head; this network has output='identity'.")
+        return HEADS[self.output].output(self.forward(X))
+
+    def predict_log_proba(self, X: Any) -> Array:
+        """Log-probabilities (N, K), computed stably (log-sum-exp; ``-log(1 + e^-z)`` for logistic)."""
+        if self.output == "identity":
+            raise ValueError("predict_log_proba needs a classification head; this network has output='identity'.")
+        z = self.forward(X)
+        return log_softmax(z) if self.output == "softmax" else -np.logaddexp(0.0, -z)
+
+    def predict(self, X: Any) -> Array:
+        """The head's prediction: class labels (N,) for softmax; 0/1 per output for logistic; values for
+        identity. With one logistic or identity output the result is a vector (N,)."""
+        pred = HEADS[self.output].predict(self.forward(X))
+        return pred[:, 0] if self.output != "softmax" and self.sizes[-1] == 1 else pred
+
+    def loss(self, X: Any, y: Any, alpha: float = 0.0, l1: float = 0.0, sample_weight: Any = None) -> float:
+        """The head's loss (+ ``alpha/2 * sum ||W||^2 + l1 * sum |W|``) on (X, y)."""
+        return self.loss_and_grads(X, y, alpha, l1, sample_weight)[0]
+
+    def loss_and_grads(
+        self, X: Any, y: Any, alpha: float = 0.0, l1: float = 0.0, sample_weight: Any = None
+    ) -> tuple[float, dict[str, Array]]:
+        """``(loss, grads)``: :meth:`loss` and its gradient, keyed like ``params`` (the reference pass)."""
+        Xc, t, w = self._check_Xyw(X, y, sample_weight)
+        check_positive("alpha", alpha, allow_zero=True)
+        check_positive("l1", l1, allow_zero=True)
+        with blas_threads_for(Xc.shape[0], self.sizes):
+            return loss_and_grads(self._params, Xc, t, self.activation, self.output, alpha, l1, w)
+
+    def accuracy(self, X: Any, y: Any) -> float:
+        """Fraction of samples predicted right (for logistic outputs: every label of the row right)."""
+        head = HEADS[self.output]
+        if head.correct is None:
+            raise ValueError("accuracy needs a classification head; this network has output='identity'.")
+        Xc = self.check_X(X)
+        t = self.check_targets(y, Xc.shape[0])
+        with blas_threads_for(Xc.shape[0], self.sizes):
+            return float(np.mean(head.correct(forward(self._params, Xc, self.activation), t)))
+
+    # -- files ----------------------------------------------------------------------------------
+    def to_file(self) -> tuple[dict[str, Array], dict[str, Any]]:
+        """The arrays and JSON metadata of this network's model file (see :mod:`perceptrons.io`)."""
+        meta = {
+            "kind": "MLP",
+            "sizes": self.sizes,
+            "activation": self.activation,
+            "output": self.output,
+            "init": self.init,
+            "dtype": self.dtype.name,
+        }
+        return dict(self._params), meta
+
+    @classmethod
+    def from_file(cls, arrays: Mapping[str, Array], meta: Mapping[str, Any]) -> MLP:
+        """Rebuild a network from :meth:`to_file`'s arrays and metadata (raises ValueError if inconsistent)."""
+        net = cls(
+            meta["sizes"],
+            activation=meta["activation"],
+            output=meta.get("output", "softmax"),
+            init=meta.get("init", "auto"),
+            seed=0,
+            dtype=meta.get("dtype", "float64"),
+        )
+        net.params = arrays
+        return net
+
+    def save(self, path: Any) -> None:
+        """Save to ``path`` (``.npz`` with JSON metadata, written atomically); read back with ``perceptrons.load``."""
+        model_files.save_arrays(path, *self.to_file())
+
+
+model_files.READERS["MLP"] = MLP.from_file

@@ -1,0 +1,45 @@
+"""How many BLAS threads a call uses, chosen per call from the sizes of its matrix products.
+
+Small networks are bound by per-call overhead and memory, not by arithmetic: splitting a product
+of a (10000, 16) block by a (16, 16) matrix over two threads saves little when both cores are free
+and, on a machine whose other core is busy, stalls each product waiting for the second thread
+(measured here: a 0.1 ms product taking 1-60 ms). Products that are large *and* compute-bound
+(both dimensions of the weight matrix >= 64) gain close to the number of cores. So a call runs on
+one BLAS thread unless its largest product has at least ``MIN_WORK`` multiply-adds and a weight
+matrix of at least ``MIN_WIDTH`` on both sides; then the library default (all cores) is kept.
+
+Only the calls of this package are affected (threadpoolctl restores the previous setting on exit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from functools import cache
+
+from threadpoolctl import ThreadpoolController
+
+MIN_WORK = 1 << 24  # multiply-adds of one product (about 2-8 ms on one core here)
+MIN_WIDTH = 64
+
+
+@cache
+def _controller() -> ThreadpoolController:
+    return ThreadpoolController()  # inspects the loaded libraries once (~1 ms); each limit is ~15 us
+
+
+def wants_all_threads(n_rows: int, sizes: Sequence[int]) -> bool:
+    """Whether products of ``n_rows`` rows through layers ``sizes`` are big enough to share between cores."""
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    fan_in, fan_out = max(layers, key=lambda ab: ab[0] * ab[1])
+    return n_rows * fan_in * fan_out >= MIN_WORK and min(fan_in, fan_out) >= MIN_WIDTH
+
+
+@contextlib.contextmanager
+def blas_threads_for(n_rows: int, sizes: Sequence[int]) -> Iterator[None]:
+    """Run the block on one BLAS thread, unless :func:`wants_all_threads` says the products are big."""
+    if wants_all_threads(n_rows, sizes):
+        yield
+        return
+    with _controller().limit(limits=1, user_api="blas"):
+        yield
