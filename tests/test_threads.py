@@ -26,7 +26,7 @@ def test_small_training_runs_on_one_blas_thread_and_restores_the_setting():
 def test_a_large_compute_bound_batch_keeps_the_library_default():
     before = _blas_threads()
     seen = []
-    n = MIN_WORK // (MIN_WIDTH * MIN_WIDTH) + 1  # rows that make a 64 x 64 layer's product big enough
+    n = MIN_WORK["float32"] // (MIN_WIDTH * MIN_WIDTH) + 1  # rows that make a 64 x 64 product big enough
     X = np.random.default_rng(0).standard_normal((n, MIN_WIDTH), dtype=np.float32)
     y = np.arange(n) % 2
     net = MLP([MIN_WIDTH, MIN_WIDTH, 2], seed=0, dtype=np.float32)
@@ -36,5 +36,6 @@ def test_a_large_compute_bound_batch_keeps_the_library_default():
 
 def test_the_rule_reads_the_largest_layer():
     assert not wants_all_threads(10_000, [2, 16, 16, 2])  # narrow layers: memory-bound, one thread
-    assert not wants_all_threads(32, [784, 512, 10])  # wide but a small batch: too little work
-    assert wants_all_threads(512, [784, 512, 512, 10])
+    assert not wants_all_threads(32, [784, 512, 10], np.float32)  # wide but a small batch: too little work
+    assert wants_all_threads(512, [784, 512, 512, 10], np.float32)
+    assert wants_all_threads(256, [2, 64, 64, 2], np.float64) and not wants_all_threads(256, [2, 64, 64, 2], np.float32)

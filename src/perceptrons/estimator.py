@@ -296,7 +296,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X: Any) -> NDArray[Any]:
         check_is_fitted(self, "net_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        with blas_threads_for(X.shape[0], self.net_.sizes):
+        with blas_threads_for(X.shape[0], self.net_.sizes, self.net_.dtype):
             return forward(self.net_.params, X, self.net_.activation)
 
     def predict_proba(self, X: Any) -> NDArray[Any]:

@@ -341,7 +341,7 @@ class MLP:
     def forward(self, X: Any) -> Array:
         """Logits ``z`` of shape (N, K) for ``X`` (N, D)."""
         Xc = self.check_X(X)
-        with blas_threads_for(Xc.shape[0], self.sizes):
+        with blas_threads_for(Xc.shape[0], self.sizes, self.dtype):
             return forward(self._params, Xc, self.activation)
 
     def predict_proba(self, X: Any) -> Array:
@@ -374,7 +374,7 @@ class MLP:
         Xc, t, w = self._check_Xyw(X, y, sample_weight)
         check_positive("alpha", alpha, allow_zero=True)
         check_positive("l1", l1, allow_zero=True)
-        with blas_threads_for(Xc.shape[0], self.sizes):
+        with blas_threads_for(Xc.shape[0], self.sizes, self.dtype):
             return loss_and_grads(self._params, Xc, t, self.activation, self.output, alpha, l1, w)
 
     def accuracy(self, X: Any, y: Any) -> float:
@@ -384,7 +384,7 @@ class MLP:
             raise ValueError("accuracy needs a classification head; this network has output='identity'.")
         Xc = self.check_X(X)
         t = self.check_targets(y, Xc.shape[0])
-        with blas_threads_for(Xc.shape[0], self.sizes):
+        with blas_threads_for(Xc.shape[0], self.sizes, self.dtype):
             return float(np.mean(head.correct(forward(self._params, Xc, self.activation), t)))
 
     # -- files ----------------------------------------------------------------------------------

@@ -35,6 +35,21 @@ def _check_fraction(name: str, value: float, allow_one: bool = False) -> float:
     return float(value)
 
 
+class _State:
+    """Per-key arrays an optimiser keeps (velocities, moments) and one scratch array per key, made on
+    the first step: each update is then a few in-place NumPy calls, with no new array per step (a
+    fresh array of a large network's size costs more than the update itself)."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, dict[str, Array]] = {}
+
+    def get(self, key: str, like: Array, names: tuple[str, ...]) -> dict[str, Array]:
+        arrays = self.arrays.get(key)
+        if arrays is None or arrays["scratch"].shape != like.shape or arrays["scratch"].dtype != like.dtype:
+            arrays = self.arrays[key] = {name: np.zeros_like(like) for name in (*names, "scratch")}
+        return arrays
+
+
 class SGD:
     """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 
@@ -42,22 +57,22 @@ class SGD:
         self.lr = float(check_positive("learning rate", lr))
         self.momentum = _check_fraction("momentum", momentum, allow_one=True)
         self.nesterov = bool(nesterov)
-        self.velocity: dict[str, Array] = {}
+        self.state = _State()
 
     def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
         lr, mu = self.lr, self.momentum
         for k, theta in params.items():
-            g = grads[k]
+            s = self.state.get(k, theta, ("velocity",) if mu else ())
+            lr_g = np.multiply(grads[k], lr, out=s["scratch"])  # lr g
             if mu == 0.0:
-                theta -= lr * g  # theta <- theta - lr g
+                theta -= lr_g  # theta <- theta - lr g
                 continue
-            v = self.velocity.get(k)
-            if v is None:
-                v = self.velocity[k] = np.zeros_like(theta)
+            v = s["velocity"]
             v *= mu
-            v -= lr * g  # v <- mu v - lr g
+            v -= lr_g  # v <- mu v - lr g
             if self.nesterov:
-                theta += mu * v - lr * g  # theta <- theta + mu v - lr g
+                theta -= lr_g
+                theta += np.multiply(v, mu, out=lr_g)  # theta <- theta + mu v - lr g
             else:
                 theta += v  # theta <- theta + v
 
@@ -74,8 +89,7 @@ class Adam:
         self.beta2 = _check_fraction("beta2", beta2)
         self.eps = float(check_positive("eps", eps))
         self.t = 0
-        self.m: dict[str, Array] = {}
-        self.s: dict[str, Array] = {}
+        self.state = _State()
 
     def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
         self.t += 1
@@ -83,14 +97,17 @@ class Adam:
         lr_t = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         for k, theta in params.items():
             g = grads[k]
-            if k not in self.m:
-                self.m[k], self.s[k] = np.zeros_like(theta), np.zeros_like(theta)
-            m, s = self.m[k], self.s[k]
+            st = self.state.get(k, theta, ("m", "s"))
+            m, s, tmp = st["m"], st["s"], st["scratch"]
             m *= b1
-            m += (1 - b1) * g  # m <- b1 m + (1 - b1) g
+            m += np.multiply(g, 1 - b1, out=tmp)  # m <- b1 m + (1 - b1) g
             s *= b2
-            s += (1 - b2) * (g * g)  # s <- b2 s + (1 - b2) g^2
-            theta -= lr_t * m / (np.sqrt(s) + self.eps)  # theta <- theta - lr_t m / (sqrt(s) + eps)
+            s += np.multiply(np.square(g, out=tmp), 1 - b2, out=tmp)  # s <- b2 s + (1 - b2) g^2
+            np.sqrt(s, out=tmp)
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr_t
+            theta -= tmp  # theta <- theta - lr_t m / (sqrt(s) + eps)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"

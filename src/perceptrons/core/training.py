@@ -490,7 +490,7 @@ def train(
     )  # fmt: skip
     t0 = time.perf_counter()
     try:
-        with blas_threads_for(batch_size, net.sizes), np.errstate(over="ignore", invalid="ignore"):
+        with blas_threads_for(batch_size, net.sizes, net.dtype), np.errstate(over="ignore", invalid="ignore"):
             trainer.run(schedule, batch_size, per_epoch)
     finally:
         hist.time_s = time.perf_counter() - t0
