@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import stat
 import zipfile
 from collections.abc import Callable
@@ -106,6 +107,48 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return real
+
+
+def check_replaceable_dir(out: str | Path, owns: Callable[[str], bool]) -> Path:
+    """``out`` as an absolute path if :func:`replace_dir` may replace it, else a clear ValueError."""
+    out = Path(out).absolute()
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ValueError(f"cannot write the folder {str(out)!r}: it exists and is not a folder; choose another path.")
+    if out.exists():
+        foreign = sorted(p.name for p in out.iterdir() if not (p.is_file() and owns(p.name)))
+        if foreign:
+            raise ValueError(
+                f"cannot write into {str(out)!r}: it holds {foreign[:5]}, which this program did not write; "
+                "choose a new or empty folder."
+            )
+    return out
+
+
+def replace_dir(out: str | Path, fill: Callable[[Path], Any], owns: Callable[[str], bool]) -> Path:
+    """Build a folder with ``fill(tmp)`` in a temporary folder beside ``out``, then swap it in.
+
+    An interrupted ``fill`` leaves ``out`` as it was (never files of two runs side by side); the
+    previous folder is removed only once the new one is in place. ``out`` must be absent or a folder
+    holding only files ``owns(name)`` accepts (what an earlier run wrote): nothing else is ever removed.
+    Returns ``out``; ``fill``'s own return value is dropped.
+    """
+    out = check_replaceable_dir(out, owns)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+    tmp.mkdir()  # mode 0777 less the umask, as any folder
+    try:
+        fill(tmp)
+        if out.exists():
+            old = out.parent / f".{out.name}.{secrets.token_hex(6)}.old"
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
 
 
 def save_arrays(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
