@@ -179,7 +179,7 @@ def one_hot(y: Any, n_classes: int | None = None) -> Array:
 
 #: the separators a header line is searched for when no delimiter is given
 DELIMITERS = (",", ";", "\t", "|")
-_CHUNK_CELLS = 1 << 20  # rows are converted to numbers in chunks of about this many cells
+_CHUNK_CELLS = 1 << 14  # rows are converted to numbers in chunks of about this many cells (a few MB)
 _INT_LABEL = re.compile(r"-?(0|[1-9][0-9]*)")  # one spelling per integer: "01" or "+1" stay strings
 
 
@@ -270,7 +270,11 @@ def _parse(
         width = len(header)
         if width < 2:
             hint = next((d for d in DELIMITERS if d != sep and d in first), None)
-            extra = f"; it looks {_NAMES[hint]}-separated: use --delimiter {hint!r}" if hint else ""
+            extra = (
+                f"; this file looks {_NAMES[hint]}-separated; use --delimiter {hint!r} (delimiter= in Python)"
+                if hint
+                else ""
+            )
             raise ValueError(f"{name}: expected at least two columns (features and a label), the header has 1{extra}.")
         li = _label_index(header, label, name)
         feats = [j for j in range(width) if j != li]

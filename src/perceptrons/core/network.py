@@ -197,7 +197,8 @@ class ParamViews(MutableMapping[str, Array]):
             raise ValueError(f"params[{key!r}] must have shape {view.shape}, got {arr.shape}.")
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"params[{key!r}] must hold real numbers, got dtype {arr.dtype}.")
-        cast = arr.astype(view.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
+            cast = arr.astype(view.dtype)
         if not np.isfinite(cast).all():  # checked after the cast: 1e39 is inf in float32
             raise ValueError(f"params[{key!r}] must hold finite numbers (in {view.dtype}).")
         view[...] = cast
