@@ -407,7 +407,7 @@ def test_csv_memory_grows_with_the_data_not_the_text(tmp_path):
         (["train", "--hidden", "100000,100000"], "GB"),
         (["train", "--steps", str(10**15)], "GB"),
         (["train", "--plot", "/tmp"], "directory"),
-        (["train", "--batch-size", "0"], "--batch-size"),
+        (["train", "--steps", "10", "--batch-size", "0"], "batch_size"),
     ],
 )
 def test_cli_contradictions_and_impossible_sizes(args, words):

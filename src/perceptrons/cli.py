@@ -90,8 +90,6 @@ def _check_data_args(args: argparse.Namespace) -> None:
             raise ValueError("--classes applies to --data blobs and --data spiral only; drop it or change --data.")
         if args.classes < 2:
             raise ValueError(f"--classes must be at least 2 (a classifier needs two classes), got {args.classes}.")
-    if args.n < 1:
-        raise ValueError(f"--n must be a positive number of points, got {args.n}.")
 
 
 def _silence_stdout() -> None:
@@ -139,8 +137,6 @@ def _network(args: argparse.Namespace, n_in: int, n_classes: int) -> MLP:
 def _check_train_args(args: argparse.Namespace) -> None:
     if args.steps and args.epochs is not None:
         raise ValueError("--steps and --epochs both say how long to train; give one of them.")
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.steps:
         _check_memory(
             f"--steps {args.steps} at --batch-size {args.batch_size}", args.steps * (8 * args.batch_size + 64)

@@ -260,7 +260,7 @@ def _parse(
     else:
         first = ""
     if not first:
-        raise ValueError(f"{name}: the file is empty; expected a header row and data rows.")
+        raise ValueError(f"{name}: the file is empty; expected a header row and at least one data row.")
     if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
         raise ValueError(f"delimiter must be one character (not a quote or newline), got {delimiter!r}.")
     sep = delimiter or _sniff(first, name)
