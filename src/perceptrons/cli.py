@@ -6,15 +6,15 @@ A user mistake ends with a one-line ``error: ...`` on stderr and exit status 2, 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from .core import MLP, gradcheck, train
 from .core.activations import ACTIVATIONS
 from .datasets import DATASETS, load_csv, make, train_test_split
-from .io import load
+from .io import atomic_write, check_replaceable_dir, load, writable_target
 
 USER_ERRORS = (ValueError, TypeError, FloatingPointError, FileNotFoundError, PermissionError, IsADirectoryError)
 
@@ -68,12 +68,10 @@ def _sizes(text: str) -> list[int]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .report import report_file, write_report
     from .study import StudyConfig, run_study
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {str(out)!r} exists and is not a directory; choose another path.")
+    out = check_replaceable_dir(args.out, report_file)  # before the study: it takes minutes
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
     study = run_study(StudyConfig(seed=args.seed, quick=args.quick), progress)
     written = write_report(study, out, args.format)
@@ -83,21 +81,99 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_data_args(args: argparse.Namespace) -> None:
+    """Options that contradict each other or cannot work, refused before anything runs."""
+    if args.csv and args.data is not None:
+        raise ValueError("--csv and --data both name the data; give one of them.")
+    if args.classes is not None:
+        if args.csv or args.data not in ("blobs", "spiral"):
+            raise ValueError("--classes applies to --data blobs and --data spiral only; drop it or change --data.")
+        if args.classes < 2:
+            raise ValueError(f"--classes must be at least 2 (a classifier needs two classes), got {args.classes}.")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    os.close(devnull)
+
+
 def _load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
+    _check_data_args(args)
     if args.csv:
-        X, y, classes = load_csv(args.csv, label=args.label)
+        progress = _Progress(sys.stderr.isatty())
+        X, y, classes = load_csv(args.csv, label=args.label, delimiter=args.delimiter, progress=progress)
+        progress.done()
         return X, y, len(classes)
-    kw = {"k": args.classes} if args.data in ("blobs", "spiral") and args.classes else {}
-    X, y = make(args.data, n=args.n, noise=args.noise, seed=args.seed, **kw)
+    kw = {"k": args.classes} if args.classes is not None else {}
+    X, y = make(args.data or "moons", n=args.n, noise=args.noise, seed=args.seed, **kw)
     return X, y, int(y.max()) + 1
 
 
+def _check_memory(what: str, nbytes: float) -> None:
+    """Refuse before allocating what cannot fit: half of this machine's memory at most."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 16 * 2**30
+    if nbytes > total / 2:
+        raise ValueError(
+            f"{what} needs about {nbytes / 1e9:.1f} GB of memory, more than half of this machine's "
+            f"{total / 1e9:.1f} GB; choose smaller values."
+        )
+
+
+def _network(args: argparse.Namespace, n_in: int, n_classes: int) -> MLP:
+    sizes = [n_in, *args.hidden, n_classes]
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    _check_memory(f"a network of sizes {sizes} ({n_params:,} parameters)", 5 * 8 * n_params)  # + grads, optimiser
+    return MLP(sizes, activation=args.activation, init=args.init, seed=args.seed)
+
+
+def _check_train_args(args: argparse.Namespace) -> None:
+    if args.steps and args.epochs is not None:
+        raise ValueError("--steps and --epochs both say how long to train; give one of them.")
+    if args.steps:
+        _check_memory(
+            f"--steps {args.steps} at --batch-size {args.batch_size}", args.steps * (8 * args.batch_size + 64)
+        )
+    for option, path in (("--save", args.save), ("--plot", args.plot)):
+        if path:  # checked now, not after the training
+            try:
+                writable_target(path)
+            except ValueError as exc:
+                raise ValueError(f"{option}: {exc}") from None
+
+
+def _plot(args: argparse.Namespace, net: MLP, hist: Any, X: Any, Xte: Any, yte: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_decision_boundary, plot_history
+
+    fig = plt.figure(figsize=(14, 4))
+    axs = fig.subplots(1, 3)
+    plot_history(hist, axes=axs[:2], window=max(1, hist.steps // 20))
+    if X.shape[1] == 2:
+        plot_decision_boundary(net, Xte, yte, ax=axs[2], title="decision function (test points)")
+    else:
+        axs[2].text(0.5, 0.5, f"no boundary plot: {X.shape[1]} features", ha="center")
+        axs[2].axis("off")
+    fig.tight_layout()
+    atomic_write(args.plot, lambda fh: fig.savefig(fh, format="png", dpi=110))
+    plt.close(fig)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    _check_train_args(args)
     X, y, n_classes = _load_data(args)
     if n_classes < 2:
         raise ValueError(f"the data has a single class; a classifier needs at least 2, got {n_classes}.")
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=args.test_size, seed=args.seed)
-    net = MLP([X.shape[1], *args.hidden, n_classes], activation=args.activation, init=args.init, seed=args.seed)
+    net = _network(args, X.shape[1], n_classes)
     sampling = "replacement" if args.steps else "epochs"
     hist = train(
         net,
@@ -109,12 +185,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         sampling=sampling,
         steps=args.steps or None,
-        epochs=None if args.steps else args.epochs,
+        epochs=None if args.steps else (20 if args.epochs is None else args.epochs),
         alpha=args.alpha,
         eval_data=(Xte, yte),
         eval_every=args.eval_every,
         seed=args.seed,
     )
+    # saved (and plotted) before anything is printed: a closed pipe on stdout must not lose the model
+    if args.save:
+        net.save(args.save)
+    if args.plot:
+        _plot(args, net, hist, X, Xte, yte)
     print(net)
     print(f"steps {hist.steps}, time {hist.time_s:.2f} s")
     print(
@@ -122,30 +203,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"train accuracy {net.accuracy(Xtr, ytr):.4f}, test accuracy {hist.test_accuracy[-1]:.4f}")
     if args.plot:
-        import matplotlib.pyplot as plt
-
-        from .plotting import plot_decision_boundary, plot_history
-
-        fig = plt.figure(figsize=(14, 4))
-        axs = fig.subplots(1, 3)
-        plot_history(hist, axes=axs[:2], window=max(1, hist.steps // 20))
-        if X.shape[1] == 2:
-            plot_decision_boundary(net, Xte, yte, ax=axs[2], title="decision function (test points)")
-        else:
-            axs[2].text(0.5, 0.5, f"no boundary plot: {X.shape[1]} features", ha="center")
-            axs[2].axis("off")
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=110)
-        print(f"plot written to {args.plot}")
+        print(f"plot written to {os.path.abspath(args.plot)}")
     if args.save:
-        net.save(args.save)
-        print(f"model saved to {args.save}")
+        print(f"model saved to {os.path.abspath(args.save)}")
     return 0
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
+    if args.batch < 1:
+        raise ValueError(f"--batch must be at least 1 sample, got {args.batch}.")
     X, y, n_classes = _load_data(args)
-    net = MLP([X.shape[1], *args.hidden, n_classes], activation=args.activation, init=args.init, seed=args.seed)
+    net = _network(args, X.shape[1], n_classes)
     res = gradcheck(net, X[: args.batch], y[: args.batch], h=args.h)
     print(net)
     print(res)
@@ -163,7 +231,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"accuracy {model.accuracy(X, y):.4f}, loss {model.loss(X, y):.4f} on {len(y)} samples")
     else:
         if args.csv:
-            X, labels, classes = load_csv(args.csv, label=args.label)
+            X, labels, classes = load_csv(args.csv, label=args.label, delimiter=args.delimiter)
             y = classes[labels]
         print(f"PerceptronClassifier({model.net_})")
         print(f"accuracy {model.score(X, y):.4f} on {len(y)} samples")
@@ -186,8 +254,9 @@ def cmd_playground(args: argparse.Namespace) -> int:
 
 def _data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--data", default="moons", choices=sorted(DATASETS), help="built-in data set (default moons)")
+    g.add_argument("--data", default=None, choices=sorted(DATASETS), help="built-in data set (default moons)")
     g.add_argument("--csv", help="a CSV file with a header row instead of a built-in data set")
+    g.add_argument("--delimiter", default=None, help="the CSV's cell separator (default: detected from the header)")
     g.add_argument("--label", default="-1", help="label column of the CSV: name or index (default last)")
     g.add_argument("--n", type=int, default=300, help="number of points (default 300)")
     g.add_argument("--noise", type=float, default=None, help="noise of the data set (default: its own)")
@@ -219,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--alpha", type=float, default=0.0, help="L2 strength")
     o.add_argument("--batch-size", type=int, default=1, help="batch size (default 1, the course)")
     o.add_argument("--steps", type=_nonneg_int, default=0, help="steps with indices drawn with replacement")
-    o.add_argument("--epochs", type=int, default=20, help="epochs of shuffled mini-batches (if --steps is 0)")
+    o.add_argument("--epochs", type=int, default=None, help="epochs of shuffled mini-batches (default 20)")
     o.add_argument("--eval-every", type=int, default=10)
     o.add_argument("--test-size", type=float, default=0.25)
     o.add_argument("--plot", help="write curves and the decision boundary to this PNG file")
@@ -254,9 +323,22 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "label", None) is not None and args.label.lstrip("-").isdigit():
         args.label = int(args.label)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a full disk or closed pipe is reported here, not at exit
+        return status
+    except BrokenPipeError:  # the reader of stdout left (| head): nothing to say, everything was saved
+        _silence_stdout()
+        return 0
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory; choose a smaller network, batch or data set.", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. stdout is /dev/full
+        _silence_stdout()
+        where = exc.filename if exc.filename else "the standard output"
+        print(f"error: {exc.strerror or exc} ({where}).", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

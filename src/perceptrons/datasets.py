@@ -8,7 +8,11 @@ float64, and integer labels ``y`` of shape (n,), rows in random order.
 from __future__ import annotations
 
 import csv
-import math
+import io
+import itertools
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,83 +177,210 @@ def one_hot(y: Any, n_classes: int | None = None) -> Array:
     return out
 
 
-def load_csv(path: str | Path, label: str | int = -1) -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
+#: the separators a header line is searched for when no delimiter is given
+DELIMITERS = (",", ";", "\t", "|")
+_CHUNK_CELLS = 1 << 14  # rows are converted to numbers in chunks of about this many cells (a few MB)
+_INT_LABEL = re.compile(r"-?(0|[1-9][0-9]*)")  # one spelling per integer: "01" or "+1" stay strings
+
+
+def load_csv(
+    path: str | Path,
+    label: str | int = -1,
+    delimiter: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
     """Read a CSV with a header row, numeric features and one label column of any values.
 
     Parameters
     ----------
-    path : the file
+    path : the file (UTF-8; read as a stream by Python's csv parser, so memory grows with the data,
+        not with the text: about 8 bytes per number)
     label : the label column, by header name or by index (default: the last column)
+    delimiter : the cell separator; default: whichever of ``, ; tab |`` the header line uses most
+    progress : called as ``progress(message, fraction_of_file_read)`` while reading
 
     Returns
     -------
     X : (N, D) float64; y : (N,) integer codes; classes : (C,) the label values, ``classes[y]``
-    recovers them (sorted; numeric when every label is a number).
+    recovers them, sorted. Labels are kept exactly as written: int64 when every label is an
+    integer written plainly (``-3``, ``42``; not ``01``, ``1.0`` or ``1e3``), strings otherwise;
+    two labels written differently are never merged.
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"CSV file {str(path)!r} does not exist or is not a file.")
+        raise ValueError(f"CSV file {str(path)!r} does not exist or is not a regular file.")
+    size = max(path.stat().st_size, 1)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            lines: Iterable[str] = fh
+            if progress is not None:
+                lines = _reporting(fh, size, progress)
+            return _parse(lines, label, delimiter, str(path))
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a UTF-8 text file; save the data as CSV (UTF-8) first.") from None
-    return parse_csv(text, label, name=str(path))
 
 
-def parse_csv(text: str, label: str | int = -1, name: str = "CSV") -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
+def parse_csv(
+    text: str, label: str | int = -1, name: str = "CSV", delimiter: str | None = None
+) -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
     """:func:`load_csv` for text already in memory (the playground's uploads); ``name`` is used in errors."""
-    path = name
+    return _parse(io.StringIO(text.removeprefix("\ufeff"), newline=""), label, delimiter, name)
+
+
+def _reporting(lines: Iterable[str], size: int, progress: Callable[[str, float], None]) -> Iterator[str]:
+    done = 0
+    for k, line in enumerate(lines):
+        done += len(line)
+        if k % 65536 == 0:
+            progress("reading the CSV", min(done / size, 1.0))  # characters of bytes: close enough for a bar
+        yield line
+    progress("reading the CSV", 1.0)
+
+
+def _sniff(header_line: str, name: str) -> str:
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    if counts[best] == 0:
+        raise ValueError(
+            f"{name}: the header line {header_line.strip()[:80]!r} has a single column; expected feature "
+            "columns and a label column separated by commas (or give --delimiter / delimiter=)."
+        )
+    return best
+
+
+def _parse(
+    lines: Iterable[str], label: str | int, delimiter: str | None, name: str
+) -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
+    it = iter(lines)
+    skipped = 0  # blank lines before the header, for the line numbers of errors
+    for first in it:
+        if first.strip():
+            break
+        skipped += 1
+    else:
+        first = ""
+    if not first:
+        raise ValueError(f"{name}: the file is empty; expected a header row and at least one data row.")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
+        raise ValueError(f"delimiter must be one character (not a quote or newline), got {delimiter!r}.")
+    sep = delimiter or _sniff(first, name)
+    reader = csv.reader(itertools.chain([first], it), delimiter=sep)
     try:
-        rows = list(csv.reader(text.splitlines()))
+        header = [h.strip() for h in next(reader)]
+        width = len(header)
+        if width < 2:
+            hint = next((d for d in DELIMITERS if d != sep and d in first), None)
+            extra = (
+                f"; this file looks {_NAMES[hint]}-separated; use --delimiter {hint!r} (delimiter= in Python)"
+                if hint
+                else ""
+            )
+            raise ValueError(f"{name}: expected at least two columns (features and a label), the header has 1{extra}.")
+        li = _label_index(header, label, name)
+        feats = [j for j in range(width) if j != li]
+        X_parts: list[Array] = []
+        label_parts: list[NDArray[np.intp]] = []
+        seen: dict[str, int] = {}  # label -> code of first appearance
+        chunk: list[list[str]] = []
+        lines_of: list[int] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            chunk.append(row)
+            lines_of.append(reader.line_num + skipped)
+            if len(chunk) * width >= _CHUNK_CELLS:
+                _convert(chunk, lines_of, header, feats, li, sep, name, X_parts, label_parts, seen)
+                chunk, lines_of = [], []
+        _convert(chunk, lines_of, header, feats, li, sep, name, X_parts, label_parts, seen)
     except csv.Error as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc}).") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 2:
-        raise ValueError(f"{path}: expected a header row and at least one data row, found {len(rows)} non-empty rows.")
-    header = [h.strip() for h in rows[0]]
+        raise ValueError(f"{name}, line {reader.line_num}: not a readable CSV file ({exc}).") from None
+    if not X_parts:
+        raise ValueError(f"{name}: expected a header row and at least one data row, found only the header.")
+    X = np.concatenate(X_parts)
+    classes, y = _classes(list(seen), np.concatenate(label_parts))
+    return X, y, classes
+
+
+_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _label_index(header: list[str], label: str | int, name: str) -> int:
     width = len(header)
-    if width < 2:
-        raise ValueError(f"{path}: expected at least two columns (features and a label), the header has {width}.")
     if isinstance(label, str):
         if label not in header:
-            raise ValueError(f"{path}: no column named {label!r}; the header has {header}.")
-        li = header.index(label)
-    else:
-        if not -width <= label < width:
-            raise ValueError(f"{path}: label column index {label} is out of range for {width} columns.")
-        li = label % width
-    feats = [j for j in range(width) if j != li]
-    X = np.empty((len(rows) - 1, len(feats)))
-    labels = []
-    for r, row in enumerate(rows[1:]):
-        line = r + 2
-        if len(row) != width:
+            raise ValueError(f"{name}: no column named {label!r}; the header has {header[:20]}.")
+        return header.index(label)
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not -width <= label < width:
+        raise ValueError(f"{name}: label column index {label!r} is out of range for {width} columns.")
+    return int(label) % width
+
+
+def _convert(
+    rows: list[list[str]],
+    lines_of: list[int],
+    header: list[str],
+    feats: list[int],
+    li: int,
+    sep: str,
+    name: str,
+    X_parts: list[Array],
+    label_parts: list[NDArray[np.intp]],
+    seen: dict[str, int],
+) -> None:
+    """One chunk of rows -> a float block of X and an array of label strings (C loops, no per-cell Python)."""
+    if not rows:
+        return
+    width = len(header)
+    if any(len(r) != width for r in rows):
+        k = next(k for k, r in enumerate(rows) if len(r) != width)
+        raise ValueError(
+            f"{name}, line {lines_of[k]}: expected {width} cells like the header, found {len(rows[k])} (a ragged row)."
+        )
+    X = np.empty((len(rows), len(feats)))
+    for c, j in enumerate(feats):
+        try:
+            X[:, c] = np.fromiter(map(float, map(operator.itemgetter(j), rows)), np.float64, len(rows))
+        except ValueError:
+            _bad_cell(rows, lines_of, header, j, sep, name)
+        if not np.isfinite(X[:, c]).all():
+            k = int(np.flatnonzero(~np.isfinite(X[:, c]))[0])
             raise ValueError(
-                f"{path}, line {line}: expected {width} cells like the header, found {len(row)} (a ragged row)."
+                f"{name}, line {lines_of[k]}, column {j + 1} ({header[j]!r}): expected a finite number, "
+                f"found {rows[k][j].strip()!r}."
             )
-        for c, j in enumerate(feats):
-            cell = row[j].strip()
-            try:
-                val = float(cell)
-            except ValueError:
-                val = math.nan
-                cell = cell or "<empty>"
-                raise ValueError(
-                    f"{path}, line {line}, column {j + 1} ({header[j]!r}): expected a number, found {cell!r}."
-                ) from None
-            if not math.isfinite(val):
-                raise ValueError(
-                    f"{path}, line {line}, column {j + 1} ({header[j]!r}): expected a finite number, found {cell!r}."
-                )
-            X[r, c] = val
-        lab = row[li].strip()
-        if not lab:
-            raise ValueError(f"{path}, line {line}, column {li + 1} ({header[li]!r}): the label is missing.")
-        labels.append(lab)
-    try:
-        nums = np.array([float(v) for v in labels])
-        values: NDArray[Any] = nums.astype(np.int64) if np.all(nums == np.round(nums)) else nums
-    except ValueError:
-        values = np.array(labels)
-    classes, y = np.unique(values, return_inverse=True)
-    return X, y.astype(np.intp), classes
+    labels = np.array([r[li].strip() for r in rows], dtype=object)
+    if not all(labels):
+        k = int(np.flatnonzero(labels == "")[0])
+        raise ValueError(f"{name}, line {lines_of[k]}, column {li + 1} ({header[li]!r}): the label is missing.")
+    # labels as codes of first appearance: 8 bytes a row, whatever the labels' length
+    distinct, inverse = np.unique(labels, return_inverse=True)
+    codes = np.array([seen.setdefault(v, len(seen)) for v in distinct.tolist()], dtype=np.intp)
+    X_parts.append(X)
+    label_parts.append(codes[inverse])
+
+
+def _bad_cell(rows: list[list[str]], lines_of: list[int], header: list[str], j: int, sep: str, name: str) -> None:
+    for k, r in enumerate(rows):
+        cell = r[j].strip()
+        try:
+            float(cell)
+        except ValueError:
+            hint = " (a decimal comma? write decimals with a point)" if "," in cell else ""
+            raise ValueError(
+                f"{name}, line {lines_of[k]}, column {j + 1} ({header[j]!r}): expected a number, "
+                f"found {cell[:40] or '<empty>'!r}{hint}."
+            ) from None
+
+
+def _classes(seen: list[str], first_codes: NDArray[np.intp]) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """Sorted distinct labels (``seen`` in order of appearance) and each row's code in them.
+
+    Integers only when that keeps every label exactly (one spelling per integer, within int64).
+    """
+    values: NDArray[Any] = np.array(seen, dtype=str)
+    if all(len(v) <= 20 and _INT_LABEL.fullmatch(v) and -(2**63) <= int(v) < 2**63 for v in seen):
+        values = np.array([int(v) for v in seen], dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return values[order], rank[first_codes].astype(np.intp)

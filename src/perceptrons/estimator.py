@@ -48,10 +48,27 @@ def _check_param(
     if isinstance(value, (bool, np.bool_)) and kind is not bool or not isinstance(value, kind):
         raise TypeError(f"{name} must be {getattr(kind, '__name__', kind)}, got {value!r} ({type(value).__name__}).")
     v = float(value)  # type: ignore[arg-type]
+    if v != v:  # NaN passes every comparison below
+        raise ValueError(f"{name} must be a number, got {value!r}.")
     if low is not None and (v <= low if low_open else v < low):
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}.")
     if high is not None and (v >= high if high_open else v > high):
         raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}.")
+
+
+def _classes_from_file(classes: Any, dtype_text: Any) -> NDArray[Any]:
+    """The saved ``classes_``: a flat list of distinct labels, sorted, of a plain int/str dtype."""
+    dtype = np.dtype(dtype_text) if isinstance(dtype_text, str) and len(dtype_text) <= 16 else None
+    if dtype is None or dtype.kind not in "biufUS" or dtype.subdtype is not None or dtype.shape:
+        raise ValueError(f"classes_dtype must be a plain int, float or str dtype, got {str(dtype_text)[:40]!r}")
+    if not isinstance(classes, list) or any(isinstance(c, (list, dict)) for c in classes):
+        raise ValueError("classes must be a flat list of labels")
+    out = np.array(classes, dtype=dtype)
+    if out.tolist() != classes:  # e.g. "<U2" would cut "abc" to "ab", int64 would cut 0.5 to 0
+        raise ValueError(f"classes {classes[:10]!r} do not fit classes_dtype {dtype_text!r}")
+    if out.ndim != 1 or out.size < 2 or np.any(out[1:] <= out[:-1]):
+        raise ValueError(f"classes must be at least two distinct labels in sorted order, got {classes[:10]!r}")
+    return out
 
 
 class PerceptronClassifier(ClassifierMixin, BaseEstimator):
@@ -350,12 +367,20 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_file(cls, arrays: dict[str, Any], meta: dict[str, Any]) -> PerceptronClassifier:
         """Rebuild a fitted estimator from :meth:`to_file`'s arrays and metadata (ValueError if inconsistent)."""
+        if not isinstance(meta.get("params"), dict):
+            raise ValueError("the classifier's 'params' must be an object of constructor arguments")
         clf = cls(**meta["params"])
+        clf._validate_params()  # crafted values (a negative learning rate...) are refused, not half-loaded
         clf.net_ = MLP.from_file(arrays, meta["net"])
-        clf.classes_ = np.array(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
+        clf.classes_ = _classes_from_file(meta["classes"], meta["classes_dtype"])
         clf.n_features_in_ = int(meta["n_features_in"])
-        clf.loss_curve_ = list(meta["loss_curve"])
-        clf.n_iter_ = int(meta["n_iter"])
+        curve, n_iter = meta["loss_curve"], meta["n_iter"]
+        if not isinstance(curve, list) or not all(isinstance(v, (int, float)) for v in curve):
+            raise ValueError("loss_curve must be a list of numbers")
+        if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
+            raise ValueError(f"n_iter must be a non-negative int, got {n_iter!r}")
+        clf.loss_curve_ = list(curve)
+        clf.n_iter_ = n_iter
         clf.t_ = int(meta.get("t", 0))
         clf.history_ = []
         # what a later partial_fit or warm-started fit continues from (the optimiser starts afresh)
@@ -365,7 +390,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         clf._no_improvement = 0
         sizes = clf.net_.sizes
         if sizes[0] != clf.n_features_in_ or sizes[-1] != len(clf.classes_) or sizes[1:-1] != clf._hidden():
-            raise ValueError(f"the saved classifier is inconsistent (sizes {sizes}).")
+            raise ValueError(
+                f"the network has sizes {sizes}, but the classifier declares {clf.n_features_in_} features, "
+                f"hidden layers {clf._hidden()} and {len(clf.classes_)} classes"
+            )
         return clf
 
     def save(self, path: str | Path) -> None:
@@ -374,3 +402,4 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
 
 model_files.READERS["PerceptronClassifier"] = PerceptronClassifier.from_file
+model_files.LAYOUTS["PerceptronClassifier"] = lambda meta: MLP.file_layout(meta["net"])

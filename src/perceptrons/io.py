@@ -2,90 +2,369 @@
 
 The file holds the arrays (``W0, b0, ...``) and ``__meta__``, a JSON string with the format name,
 format version, and what is needed to rebuild the object (sizes, activation, classes...). Each model
-says how it is written (``to_file``) and read (``from_file``); :func:`load` dispatches on the
-metadata's ``kind`` through :data:`READERS`. This module imports nothing from the package. Writing
-is atomic: a temporary file in the same directory, then ``os.replace``, so an interrupted save
-leaves the previous file intact.
+says how it is written (``to_file``), which arrays its metadata implies (``LAYOUTS``) and how it is
+read (``READERS``); :func:`load` dispatches on the metadata's ``kind``. This module imports nothing
+from the package.
+
+A model file is untrusted input. Loading reads the zip directory, then the metadata (bounded in
+size and nesting), then each array's ``.npy`` header, and checks every declared name, shape and
+dtype against what the metadata implies and against :data:`MAX_BYTES` *before* reading any data;
+the data is then read member by member, exactly the declared number of bytes each. So loading
+costs time and memory in proportion to the model the file really holds, whatever the file claims.
+
+Writing (:func:`atomic_write`) goes to a temporary file in the target's directory, then
+``os.replace``: an interrupted save leaves the previous file intact. Only regular files are
+replaced (a symlink is followed to its regular target; a FIFO, device or directory is refused), and
+the new file gets the permissions ``open()`` would give it (the old file's mode, or 0666 less the
+umask).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import shutil
+import stat
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+from numpy.lib import format as npy
 
 FORMAT = "perceptrons-model"
 VERSION = 1
+#: the most array data a model file may declare (bytes); ``load(path, max_bytes=...)`` raises it
+MAX_BYTES = 2**31
+MAX_META_CHARS = 1_000_000  # the JSON metadata: sizes, classes, a loss curve; never megabytes
+MAX_META_DEPTH = 32
+MAX_MEMBERS = 10_000
+MAX_RATIO = 50  # uncompressed / compressed size of the arrays: weights barely compress
+_NPY_HEADER_MAX = 10_000  # numpy's own default limit for a header
 
-
-def save_arrays(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
-    """Atomically write ``arrays`` and JSON ``meta`` to ``path`` (an ``.npz`` file)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"cannot save to {str(path)!r}: it is a directory; give a file name like model.npz.")
-    if not path.parent.exists():
-        raise ValueError(f"cannot save to {str(path)!r}: the directory {str(path.parent)!r} does not exist.")
-    header = json.dumps({"format": FORMAT, "version": VERSION, **meta})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, __meta__=np.array(header), **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def load_arrays(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a file written by :func:`save_arrays`; clear errors for anything else."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"model file {str(path)!r} does not exist or is not a file.")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable perceptrons model file (truncated or corrupted?): {exc}") from None
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a perceptrons model file ({exc}).") from None
-    if "__meta__" not in arrays:
-        raise ValueError(f"{path}: not a perceptrons model file (no __meta__ entry); was it saved by perceptrons?")
-    try:
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except json.JSONDecodeError:
-        raise ValueError(f"{path}: the metadata of this model file is corrupted.") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path}: not a perceptrons model file (its metadata is a JSON {type(meta).__name__}).")
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a perceptrons model file (format {meta.get('format')!r}).")
-    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
-        raise ValueError(
-            f"{path}: written by a newer perceptrons (file format version {meta.get('version')}, this one reads "
-            f"up to {VERSION}); upgrade perceptrons to load it."
-        )
-    return arrays, meta
-
+Layout = dict[str, tuple[tuple[int, ...], np.dtype]]
 
 #: model kind (the metadata's ``"kind"``) -> ``from_file(arrays, meta)``; each model class adds itself
 #: when its module is imported (this module imports nothing from the package).
 READERS: dict[str, Callable[[dict[str, np.ndarray], dict[str, Any]], Any]] = {}
+#: model kind -> ``file_layout(meta)``: ``{name: (shape, dtype)}`` of the arrays the metadata implies
+#: (raises ValueError if the metadata is malformed); checked against the file before any data is read.
+LAYOUTS: dict[str, Callable[[dict[str, Any]], Layout]] = {}
 
 
-def load(path: str | Path) -> Any:
-    """Load what was saved: an :class:`~perceptrons.MLP` or a fitted estimator."""
-    arrays, meta = load_arrays(path)
-    reader = READERS.get(meta.get("kind"))  # type: ignore[arg-type]
-    if reader is None:
-        raise ValueError(f"{path}: unknown model kind {meta.get('kind')!r} in this file (known: {sorted(READERS)}).")
+# -- writing ------------------------------------------------------------------------------------
+def writable_target(path: str | Path) -> Path:
+    """The regular file that writing to ``path`` replaces (a symlink resolved), or a clear ValueError.
+
+    Refuses a directory, a FIFO, a device or socket, a dangling symlink, and a missing directory.
+    """
+    path = Path(path)
+    real = path.resolve()
+    if path.is_symlink() and not real.exists():
+        raise ValueError(f"cannot write {str(path)!r}: it is a symlink to {str(real)!r}, which does not exist.")
+    if real.exists():
+        mode = real.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"cannot write {str(path)!r}: it is a directory; give a file name like model.npz.")
+        if not stat.S_ISREG(mode):
+            raise ValueError(
+                f"cannot write {str(path)!r}: it is not a regular file (a {_file_kind(mode)}); "
+                "only regular files are replaced. Give the path of a file."
+            )
+    elif not real.parent.is_dir():
+        raise ValueError(f"cannot write {str(path)!r}: the directory {str(real.parent)!r} does not exist.")
+    return real
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"))
+    return next((name for test, name in kinds if test(mode)), "socket or other special file")
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write(fh)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The target must be (or become) a regular file, see :func:`writable_target`. The file gets the
+    mode ``open()`` would give: an existing file's mode, or 0666 less the umask (the temporary file
+    is created with that mode, so the kernel applies the umask). Returns the path written.
+    """
+    real = writable_target(path)
+    mode = stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o666
+    tmp = real.parent / f".{real.name}.{secrets.token_hex(6)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            if real.exists():
+                os.chmod(fh.fileno(), mode)  # the umask does not apply when overwriting, as with open()
+            os.fsync(fh.fileno())
+        os.replace(tmp, real)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return real
+
+
+def check_replaceable_dir(out: str | Path, owns: Callable[[str], bool]) -> Path:
+    """``out`` as an absolute path if :func:`replace_dir` may replace it, else a clear ValueError."""
+    out = Path(out).absolute()
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ValueError(f"cannot write the folder {str(out)!r}: it exists and is not a folder; choose another path.")
+    if out.exists():
+        foreign = sorted(p.name for p in out.iterdir() if not (p.is_file() and owns(p.name)))
+        if foreign:
+            raise ValueError(
+                f"cannot write into {str(out)!r}: it holds {foreign[:5]}, which this program did not write; "
+                "choose a new or empty folder."
+            )
+    return out
+
+
+def replace_dir(out: str | Path, fill: Callable[[Path], Any], owns: Callable[[str], bool]) -> Path:
+    """Build a folder with ``fill(tmp)`` in a temporary folder beside ``out``, then swap it in.
+
+    An interrupted ``fill`` leaves ``out`` as it was (never files of two runs side by side); the
+    previous folder is removed only once the new one is in place. ``out`` must be absent or a folder
+    holding only files ``owns(name)`` accepts (what an earlier run wrote): nothing else is ever removed.
+    Returns ``out``; ``fill``'s own return value is dropped.
+    """
+    out = check_replaceable_dir(out, owns)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+    tmp.mkdir()  # mode 0777 less the umask, as any folder
+    try:
+        fill(tmp)
+        if out.exists():
+            old = out.parent / f".{out.name}.{secrets.token_hex(6)}.old"
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def save_arrays(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Atomically write ``arrays`` and JSON ``meta`` to ``path`` (an ``.npz`` file)."""
+    header = json.dumps({"format": FORMAT, "version": VERSION, **meta})
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    atomic_write(path, lambda fh: np.savez(fh, __meta__=np.array(header), **payload))  # type: ignore[arg-type]
+
+
+# -- reading ------------------------------------------------------------------------------------
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.2f} MB"
+
+
+def _depth(obj: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
+
+
+def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length of one ``.npy`` member, reading only its header."""
+    with zf.open(info) as fh:
+        version = npy.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(fh, max_header_size=_NPY_HEADER_MAX)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(fh, max_header_size=_NPY_HEADER_MAX)
+        else:
+            raise ValueError(f"array {info.filename!r} has .npy version {version}; expected 1.0 or 2.0")
+        header_len = fh.tell()
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"array {info.filename!r} has dtype {dtype}; model files hold plain numbers and text only")
+    if fortran and len(shape) > 1:
+        raise ValueError(f"array {info.filename!r} is stored in Fortran order; perceptrons writes C order")
+    return tuple(int(s) for s in shape), dtype, header_len
+
+
+def _read_data(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Exactly the declared bytes of one member (its size was checked against the header before)."""
+    count = int(np.prod(shape, dtype=np.int64))
+    with zf.open(info) as fh:
+        fh.seek(info.file_size - count * dtype.itemsize)  # past the header
+        data = fh.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        raise zipfile.BadZipFile(f"array {info.filename!r} is truncated")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()  # a writable array of its own
+
+
+def _members(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ValueError(f"{where}: not a perceptrons model file ({len(infos)} entries; a model has far fewer).")
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename[:-4] if info.filename.endswith(".npy") else ""
+        if not name.replace("_", "a").isalnum() or info.is_dir():
+            raise ValueError(f"{where}: not a perceptrons model file (unexpected entry {info.filename[:80]!r}).")
+        if name in members:
+            raise ValueError(f"{where}: not a perceptrons model file (entry {info.filename!r} appears twice).")
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{where}: not a perceptrons model file (entry {info.filename!r} is encrypted).")
+        members[name] = info
+    return members
+
+
+def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo | None, where: str) -> dict[str, Any]:
+    if info is None:
+        raise ValueError(f"{where}: not a perceptrons model file (no __meta__ entry); was it saved by perceptrons?")
+    shape, dtype, _ = _read_header(zf, info)
+    if shape != () or dtype.kind != "U" or dtype.itemsize // 4 > MAX_META_CHARS:
+        raise ValueError(
+            f"{where}: the metadata entry must be one JSON string of at most {MAX_META_CHARS} characters, "
+            f"got shape {shape}, dtype {dtype}."
+        )
+    _check_size(info, shape, dtype, where)
+    text = str(_read_data(zf, info, shape, dtype)[()])
+    try:
+        meta = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{where}: the metadata is nested too deeply (at most {MAX_META_DEPTH} levels).") from None
+    except json.JSONDecodeError:
+        raise ValueError(f"{where}: the metadata of this model file is corrupted (not JSON).") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{where}: not a perceptrons model file (its metadata is a JSON {type(meta).__name__}).")
+    if _depth(meta) > MAX_META_DEPTH:
+        raise ValueError(f"{where}: the metadata is nested too deeply (at most {MAX_META_DEPTH} levels).")
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{where}: not a perceptrons model file (format {str(meta.get('format'))[:80]!r}).")
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{where}: the metadata has no valid format version (got {str(version)[:80]!r}).")
+    if version > VERSION:
+        raise ValueError(
+            f"{where}: written by a newer perceptrons (file format version {version}, this one reads "
+            f"up to {VERSION}); upgrade perceptrons to load it."
+        )
+    return meta
+
+
+def _check_size(info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
+    """The member's size in the zip directory must be header + the declared data, nothing more."""
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    header_len = info.file_size - nbytes
+    if header_len < 0 or header_len > _NPY_HEADER_MAX + 12:
+        raise ValueError(
+            f"{where}: array {info.filename!r} declares {nbytes} bytes of data but its entry holds "
+            f"{info.file_size} bytes; the file is corrupted or crafted."
+        )
+
+
+def load_arrays(path: str | Path, max_bytes: int = MAX_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file written by :func:`save_arrays`, checking everything before reading data.
+
+    Returns ``(arrays, meta)``. Raises ValueError (naming the file, what was expected and what was
+    found) for anything that is not a well-formed model file, and for a model whose arrays would
+    take more than ``max_bytes``.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise ValueError(f"model file {where!r} does not exist or is not a regular file.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{where}: not a perceptrons model file (not a .npz archive: a different kind of file, or truncated or corrupted?); give a file written by "
+            "MLP.save, PerceptronClassifier.save or perceptrons train --save."
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = _members(zf, where)
+            meta = _read_meta(zf, members.pop("__meta__", None), where)
+            layout = _layout_of(meta, where)
+            headers = _check_headers(zf, members, layout, max_bytes, where)
+            arrays = {name: _read_data(zf, members[name], shape, dtype) for name, (shape, dtype) in headers.items()}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise ValueError(f"{where}: not a readable perceptrons model file (truncated or corrupted?): {exc}") from None
+    return arrays, meta
+
+
+def _layout_of(meta: dict[str, Any], where: str) -> Layout | None:
+    kind = meta.get("kind")
+    if not isinstance(kind, str) or kind not in READERS:
+        raise ValueError(f"{where}: unknown model kind {str(kind)[:80]!r} in this file (known: {sorted(READERS)}).")
+    if kind not in LAYOUTS:
+        return None
+    try:
+        return LAYOUTS[kind](meta)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"{where}: the model file's metadata is inconsistent: {_short(exc)}") from None
+
+
+def _check_headers(
+    zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], layout: Layout | None, max_bytes: int, where: str
+) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each member's header against the layout the metadata implies and the size limit; no data read."""
+    if layout is not None:
+        declared = sum(int(np.prod(s, dtype=object)) * np.dtype(d).itemsize for s, d in layout.values())
+        if declared > max_bytes:
+            raise ValueError(
+                f"{where}: the metadata declares a model of {_gb(declared)}, more than the limit of "
+                f"{_gb(max_bytes)}; if you trust this file, load it with max_bytes={declared}."
+            )
+        if set(members) != set(layout):
+            raise ValueError(
+                f"{where}: the model file's arrays {sorted(members)[:20]} do not match its metadata, "
+                f"which implies {sorted(layout)[:20]}."
+            )
+    headers = {}
+    total = 0
+    for name, info in members.items():
+        shape, dtype, _ = _read_header(zf, info)
+        if layout is not None and (shape, dtype) != (layout[name][0], np.dtype(layout[name][1])):
+            want_shape, want_dtype = layout[name]
+            raise ValueError(
+                f"{where}: array {name!r} is {np.dtype(dtype).name} of shape {shape}, but the metadata implies "
+                f"{np.dtype(want_dtype).name} of shape {want_shape}; the file is inconsistent."
+            )
+        if dtype.kind not in "biuf":
+            raise ValueError(f"{where}: array {name!r} has dtype {dtype}; model arrays hold numbers.")
+        _check_size(info, shape, dtype, where)
+        total += info.file_size
+        if total > max_bytes:
+            raise ValueError(
+                f"{where}: the arrays take more than the limit of {_gb(max_bytes)}; if you trust this "
+                f"file, raise max_bytes."
+            )
+        headers[name] = (shape, dtype)
+    packed = sum(info.compress_size for info in members.values())
+    if total > max(MAX_RATIO * packed, 2**26):
+        raise ValueError(
+            f"{where}: the arrays would expand from {_gb(packed)} to {_gb(total)} (more than {MAX_RATIO}x); model "
+            "weights do not compress like that, so the file is crafted (a zip bomb?) and was not read."
+        )
+    return headers
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip("'\"")
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def load(path: str | Path, max_bytes: int = MAX_BYTES) -> Any:
+    """Load what was saved: an :class:`~perceptrons.MLP` or a fitted estimator.
+
+    ``max_bytes`` bounds the array data the file may declare (default 2 GiB).
+    """
+    arrays, meta = load_arrays(path, max_bytes)
+    reader = READERS[meta["kind"]]
     try:
         return reader(arrays, meta)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: the model file is inconsistent: {exc}") from None
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"{path}: the model file is inconsistent: {_short(exc)}") from None

@@ -8,9 +8,7 @@ import base64
 import html
 import io
 import json
-import os
 import re
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 
 from . import __version__
+from .io import replace_dir
 from .study import Study
 
 _QUOTE = re.compile("\x00([^\x01]*)\x01([^\x02]*)\x02")
@@ -134,17 +133,6 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _json_default(o: Any) -> Any:
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
@@ -155,24 +143,33 @@ def _json_default(o: Any) -> Any:
 
 def write_report(study: Study, out: str | Path, formats: tuple[str, ...] = ("html", "pdf")) -> dict[str, Path]:
     """Write the report files into ``out`` (created if needed); returns name -> path."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out)
     written: dict[str, Path] = {}
-    pngs = {name: _png(fig) for name, fig in study.figures.items()}
-    for name, data in pngs.items():
-        _atomic_write(out / f"{name}.png", data)
-    metrics_bytes = json.dumps(study.metrics, indent=2, default=_json_default).encode()
-    _atomic_write(out / "metrics.json", metrics_bytes)
-    written["metrics"] = out / "metrics.json"
-    if "html" in formats:
-        _atomic_write(out / "index.html", _html(study, pngs).encode())
-        written["html"] = out / "index.html"
-    if "pdf" in formats:
-        _atomic_write(out / "report.pdf", _pdf(study, pngs))
-        written["pdf"] = out / "report.pdf"
+    # written whole into a folder beside the target, then swapped in: Ctrl-C leaves the old report
+    replace_dir(final, lambda tmp: _write_files(study, tmp, formats, written), owns=report_file)
     for fig in study.figures.values():
         plt.close(fig)
-    return written
+    return {name: final / path.name for name, path in written.items()}
+
+
+def report_file(name: str) -> bool:
+    """Whether a file in an existing report folder is one a report writes (so replacing it loses nothing)."""
+    return name.endswith(".png") or name in ("metrics.json", "index.html", "report.pdf")
+
+
+def _write_files(study: Study, out: Path, formats: tuple[str, ...], written: dict[str, Path]) -> None:
+    pngs = {name: _png(fig) for name, fig in study.figures.items()}
+    for name, data in pngs.items():
+        (out / f"{name}.png").write_bytes(data)
+    metrics_bytes = json.dumps(study.metrics, indent=2, default=_json_default).encode()
+    (out / "metrics.json").write_bytes(metrics_bytes)
+    written["metrics"] = out / "metrics.json"
+    if "html" in formats:
+        (out / "index.html").write_bytes(_html(study, pngs).encode())
+        written["html"] = out / "index.html"
+    if "pdf" in formats:
+        (out / "report.pdf").write_bytes(_pdf(study, pngs))
+        written["pdf"] = out / "report.pdf"
 
 
 def _html(study: Study, pngs: dict[str, bytes]) -> str:

@@ -197,7 +197,8 @@ class ParamViews(MutableMapping[str, Array]):
             raise ValueError(f"params[{key!r}] must have shape {view.shape}, got {arr.shape}.")
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"params[{key!r}] must hold real numbers, got dtype {arr.dtype}.")
-        cast = arr.astype(view.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
+            cast = arr.astype(view.dtype)
         if not np.isfinite(cast).all():  # checked after the cast: 1e39 is inf in float32
             raise ValueError(f"params[{key!r}] must hold finite numbers (in {view.dtype}).")
         view[...] = cast
@@ -400,6 +401,21 @@ class MLP:
         }
         return dict(self._params), meta
 
+    @staticmethod
+    def file_layout(meta: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """``{name: (shape, dtype)}`` of the arrays a model file with this metadata must hold.
+
+        Read from the metadata alone (``perceptrons.io`` checks the file against it before reading
+        any data); raises ValueError/TypeError for malformed metadata.
+        """
+        if not isinstance(meta, Mapping):
+            raise TypeError(f"the network's metadata must be an object, got {type(meta).__name__}")
+        dtype = meta.get("dtype", "float64")
+        if dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {str(dtype)[:40]!r}")
+        sizes = check_sizes(meta["sizes"])
+        return {k: (shape, np.dtype(dtype)) for k, shape in _layout(sizes).items()}
+
     @classmethod
     def from_file(cls, arrays: Mapping[str, Array], meta: Mapping[str, Any]) -> MLP:
         """Rebuild a network from :meth:`to_file`'s arrays and metadata (raises ValueError if inconsistent)."""
@@ -420,3 +436,4 @@ class MLP:
 
 
 model_files.READERS["MLP"] = MLP.from_file
+model_files.LAYOUTS["MLP"] = MLP.file_layout

@@ -9,44 +9,130 @@ The server sends ``hello``, ``data``, ``frame`` (~30 per second while playing), 
 (``message``: what was wrong and how to fix it; the session keeps going), ``model``, ``python``.
 Malformed, unknown or oversized messages are answered with ``error``; limits on points, layers and
 units (``session.LIMITS``) keep any one request from exhausting the machine.
+
+Hostile neighbours, stated once:
+
+- Only pages served by this server may connect: the ``Host`` header must name the address served
+  (or a loopback name), and a WebSocket's ``Origin`` must be that same host (no cross-site page,
+  no ``null`` origin, no DNS rebinding). Refusals are logged, one line per burst.
+- Training and drawing run in worker threads, never on the event loop, one job per session at a
+  time: a heavy session shares the CPU with the others instead of freezing them.
+- Sessions are limited per client address and in total; a session with no message from its page
+  for ``IDLE_S`` seconds is closed (the page reconnects by itself when used again).
+- No exception ends a session's loop silently: it is reported to the page, which keeps being served.
+- On shutdown every socket is closed (code 1001), so pages learn at once that the server is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
+import functools
+import ipaddress
 import json
+import logging
+import math
 import threading
 import time
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from .session import LIMITS, ConfigError, Session, python_code
 
 STATIC = Path(__file__).parent / "static"
-MAX_MESSAGE = 1_500_000  # bytes; larger text messages get an error reply
-HARD_MAX_MESSAGE = 8_000_000  # beyond this aiohttp closes the socket (code 1009)
+MAX_MESSAGE = 1_500_000  # bytes (UTF-8) of one text message; larger ones get an error reply
+HARD_MAX_MESSAGE = 8_000_000  # beyond this aiohttp closes the socket (code 1009, with a reason)
 FPS = 30
 MAX_SESSIONS = 64
-OPEN = web.AppKey("open_connections", dict)  # {"count": int}
+MAX_PER_CLIENT = 24  # sessions of one client address: no single address can fill the server
+IDLE_S = 15 * 60.0  # a session without any message from its page for this long is closed
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+log = logging.getLogger("perceptrons.playground")
+T = TypeVar("T")
+
+
+class Registry:
+    """The open connections of one server: counts per client, workers, the served host names."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.conns: set[Connection] = set()
+        self.per_client: dict[str, int] = {}
+        # one thread per possible session: each session runs one job at a time, and the threads
+        # share the CPU in turn (the interpreter switches every few ms), so none waits for another's epoch
+        self.workers = concurrent.futures.ThreadPoolExecutor(MAX_SESSIONS, thread_name_prefix="playground")
+        self.refusals = Throttle()
+
+
+REGISTRY = web.AppKey("registry", Registry)
+
+
+class Throttle:
+    """Logs a repeated warning once per burst (then how many were left out), never a flood."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self.last: dict[str, float] = {}
+        self.dropped: dict[str, int] = {}
+
+    def warn(self, key: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last.get(key, -math.inf) < self.every_s:
+            self.dropped[key] = self.dropped.get(key, 0) + 1
+            return
+        extra = f" ({self.dropped.pop(key)} more like it since the last report)" if self.dropped.get(key) else ""
+        self.last[key] = now
+        log.warning("%s%s", message, extra)
+
+
+def _finite(obj: Any) -> Any:
+    """A copy of a JSON-ready value with NaN and infinities as None (JSON has no such numbers)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows; send finite numbers")
 
 
 class Connection:
     """One browser tab: its session and the play loop that streams frames."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, registry: Registry) -> None:
         self.ws = ws
+        self.registry = registry
         self.session: Session | None = None
         self.playing = False
         self.wake = asyncio.Event()
         self.frames = 0
+        self.busy = asyncio.Lock()  # one job of this session at a time (play loop and messages)
+        self.last_message = time.monotonic()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a worker thread, after this session's previous job."""
+        async with self.busy:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.registry.workers, functools.partial(fn, *args))
 
     async def send(self, msg: dict[str, Any]) -> None:
-        if not self.ws.closed:
-            await self.ws.send_str(json.dumps(msg, allow_nan=False))
+        if self.ws.closed:
+            return
+        try:
+            text = json.dumps(msg, allow_nan=False)
+        except ValueError:  # a NaN somewhere (a gradient check of a diverging net): sent as null
+            text = json.dumps(_finite(msg), allow_nan=False)
+        await self.ws.send_str(text)
 
     async def error(self, message: str) -> None:
         await self.send({"type": "error", "message": message})
@@ -59,39 +145,63 @@ class Connection:
                 await self.wake.wait()
                 continue
             t0 = time.perf_counter()
-            self.session.epoch()
-            await self.send(self.session.frame(with_gradcheck=self.frames % 5 == 0))
-            self.frames += 1
-            if self.session.diverged:
+            session = self.session
+            try:
+                frame = await self.run(self._play_step, session, self.frames % 5 == 0)
+                if session is self.session:  # not replaced by a new config meanwhile
+                    await self.send(frame)
+                    self.frames += 1
+                    if session.diverged:
+                        self.playing = False
+            except (ConnectionResetError, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # reported, and the loop goes on serving this page
                 self.playing = False
+                log.exception("playground: a frame failed")
+                await self.error(f"training paused: internal error while computing a frame ({type(exc).__name__}).")
             await asyncio.sleep(max(0.0, period - (time.perf_counter() - t0)))
 
+    @staticmethod
+    def _play_step(session: Session, with_gradcheck: bool) -> dict[str, Any]:
+        session.epoch()
+        return session.frame(with_gradcheck=with_gradcheck)
+
+    @staticmethod
+    def _step(session: Session) -> dict[str, Any]:
+        session.epoch()
+        return session.frame()
+
     async def handle(self, text: str) -> None:
-        if len(text) > MAX_MESSAGE:
-            await self.error(f"message of {len(text)} bytes is larger than the limit of {MAX_MESSAGE}; send less data.")
+        self.last_message = time.monotonic()
+        size = len(text) if len(text) > MAX_MESSAGE else len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_MESSAGE:
+            await self.error(f"message of {size} bytes is larger than the limit of {MAX_MESSAGE}; send less data.")
             return
         try:
-            msg = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
-            await self.error('malformed message: expected a JSON object like {"type": "play"}.')
+            msg = json.loads(text, parse_constant=_reject_constant)
+        except ValueError as exc:
+            detail = str(exc) if "JSON allows" in str(exc) else 'expected a JSON object like {"type": "play"}'
+            await self.error(f"malformed message: {detail}.")
+            return
+        except RecursionError:
+            await self.error("malformed message: nested too deeply.")
             return
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
             await self.error("malformed message: expected a JSON object with a string 'type'.")
             return
-        kind = msg["type"]
+        await self.dispatch(msg["type"], msg)
+
+    async def dispatch(self, kind: str, msg: dict[str, Any]) -> None:
         if kind == "config":
             try:
-                self.session = Session(msg.get("config", {}))
+                session = await self.run(Session, msg.get("config", {}))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(f"configuration refused: {exc}")
                 return
-            self.playing = False
-            self.frames = 0
-            await self.send(self.session.data_message())
-            await self.send(self.session.frame())
+            await self.start(session)
             return
         if self.session is None:
-            await self.error(f"send a 'config' message before {kind!r}.")
+            await self.error(f"send a 'config' message before {kind[:40]!r}.")
             return
         if kind == "play":
             self.playing = True
@@ -100,41 +210,104 @@ class Connection:
             self.playing = False
         elif kind == "step":
             self.playing = False
-            self.session.epoch()
-            await self.send(self.session.frame())
+            await self.send(await self.run(self._step, self.session))
         elif kind == "reset":
-            self.playing = False
-            self.session = Session(self.session.config)
-            self.frames = 0
-            await self.send(self.session.data_message())
-            await self.send(self.session.frame())
+            await self.start(await self.run(Session, self.session.config))
         elif kind == "lr":
             try:
                 self.session.set_lr(msg.get("value"))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(str(exc))
         elif kind == "save":
-            data = base64.b64encode(self.session.model_bytes()).decode()
+            data = base64.b64encode(await self.run(self.session.model_bytes)).decode()
             await self.send({"type": "model", "filename": "playground-model.npz", "data": data})
         elif kind == "python":
             await self.send({"type": "python", "code": python_code(self.session.config, self.session.epochs)})
         else:
+            shown = kind if len(kind) <= 40 else kind[:40] + "..."
             await self.error(
-                f"unknown message type {kind!r}; expected config, play, pause, step, reset, lr, save or python."
+                f"unknown message type {shown!r}; expected config, play, pause, step, reset, lr, save or python."
             )
+
+    async def start(self, session: Session) -> None:
+        self.playing = False
+        self.session = session
+        self.frames = 0
+        await self.send(session.data_message())
+        await self.send(await self.run(session.frame))
+
+
+# -- who may connect ------------------------------------------------------------------------
+def _host_name(value: str) -> str:
+    """``example.com:8000`` -> ``example.com``; ``[::1]:8000`` -> ``::1``."""
+    try:
+        return (urlsplit("//" + value).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _allowed_names(request: web.Request) -> set[str]:
+    """The names a page of this server is reached by: loopback, the address served, the local socket."""
+    registry = request.app[REGISTRY]
+    names = set(LOOPBACK_NAMES)
+    sock = request.transport.get_extra_info("sockname") if request.transport else None
+    if sock:
+        names.add(str(sock[0]).lower())
+    host = registry.host.lower()
+    try:
+        if not ipaddress.ip_address(host).is_unspecified:
+            names.add(host)
+    except ValueError:
+        names.add(host)  # a name given with --host
+    return names
+
+
+def _refusal(request: web.Request) -> str | None:
+    """Why this request is refused (a foreign Host or Origin), or None."""
+    allowed = _allowed_names(request)
+    host = request.headers.get("Host", "")
+    if _host_name(host) not in allowed:
+        return f"Host {host[:80]!r} is not an address of this server"
+    origin = request.headers.get("Origin")
+    if origin is not None and request.path == "/ws":
+        parts = urlsplit(origin) if origin != "null" else None
+        if parts is None or parts.scheme not in ("http", "https") or parts.netloc.lower() != host.lower():
+            return f"Origin {origin[:80]!r} is not a page of this server ({host[:80]})"
+    return None
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    reason = _refusal(request)
+    if reason is not None:
+        request.app[REGISTRY].refusals.warn(reason, f"playground: refused a request from {request.remote}: {reason}")
+        return web.Response(status=403, text=f"refused: {reason}. Open the playground at the address it prints.\n")
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+# -- the socket -----------------------------------------------------------------------------
+async def _refuse_ws(request: web.Request, ws: web.WebSocketResponse, message: str) -> web.WebSocketResponse:
+    await ws.prepare(request)
+    await ws.send_str(json.dumps({"type": "error", "message": message}))
+    await ws.close()
+    return ws
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
-    app = request.app
+    registry = request.app[REGISTRY]
     ws = web.WebSocketResponse(max_msg_size=HARD_MAX_MESSAGE, heartbeat=30)
-    if app[OPEN]["count"] >= MAX_SESSIONS:
-        await ws.prepare(request)
-        await ws.send_str(json.dumps({"type": "error", "message": "the server is full; try again later."}))
-        await ws.close()
-        return ws
+    client = request.remote or "?"
+    if len(registry.conns) >= MAX_SESSIONS:
+        return await _refuse_ws(request, ws, "the server is full; try again later.")
+    if registry.per_client.get(client, 0) >= MAX_PER_CLIENT:
+        return await _refuse_ws(
+            request, ws, f"this address already has {MAX_PER_CLIENT} open sessions; close some tabs and reload."
+        )
     await ws.prepare(request)
-    app[OPEN]["count"] += 1
-    conn = Connection(ws)
+    conn = Connection(ws, registry)
+    registry.conns.add(conn)
+    registry.per_client[client] = registry.per_client.get(client, 0) + 1
     loop_task = asyncio.create_task(conn.play_loop())
     try:
         await conn.send({"type": "hello", "limits": _limits()})
@@ -143,20 +316,49 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 try:
                     await conn.handle(msg.data)
                 except Exception as exc:  # a bug must not take the server down for everyone
-                    await conn.error(f"internal error while handling the message: {type(exc).__name__}: {exc}")
+                    log.exception("playground: a message failed")
+                    await conn.error(f"internal error while handling the message: {type(exc).__name__}.")
             elif msg.type == WSMsgType.BINARY:
                 await conn.error("binary messages are not accepted; send JSON text.")
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
-        app[OPEN]["count"] -= 1
+        registry.conns.discard(conn)
+        registry.per_client[client] -= 1
+        if not registry.per_client[client]:
+            del registry.per_client[client]
         conn.wake.set()
         loop_task.cancel()
     return ws
 
 
-def _limits() -> dict[str, Any]:
+async def _expire_idle(app: web.Application) -> None:
+    """Close sessions whose page has sent nothing for ``IDLE_S`` seconds (heartbeats do not count)."""
+    registry = app[REGISTRY]
+    while True:
+        await asyncio.sleep(min(60.0, IDLE_S / 4))
+        now = time.monotonic()
+        for conn in list(registry.conns):
+            if now - conn.last_message > IDLE_S:
+                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle for too long")
 
+
+async def _background(app: web.Application) -> Any:
+    task = asyncio.create_task(_expire_idle(app))
+    yield
+    task.cancel()
+
+
+async def _close_all(app: web.Application) -> None:
+    """On shutdown: every page learns at once (code 1001) instead of waiting for a heartbeat."""
+    registry = app[REGISTRY]
+    for conn in list(registry.conns):
+        conn.playing = False
+        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+    registry.workers.shutdown(wait=False, cancel_futures=True)
+
+
+def _limits() -> dict[str, Any]:
     return {**LIMITS, "message_bytes": MAX_MESSAGE}
 
 
@@ -164,22 +366,55 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
-def make_app() -> web.Application:
-    app = web.Application(client_max_size=2 * 1024 * 1024)
-    app[OPEN] = {"count": 0}
+def make_app(host: str = "127.0.0.1") -> web.Application:
+    """The playground application; ``host`` is the address it serves (Host/Origin are checked against it)."""
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[guard])
+    app[REGISTRY] = Registry(host)
     app.router.add_get("/", index)
     app.router.add_get("/ws", websocket)
     app.router.add_static("/static/", STATIC)
+    app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_close_all)
     return app
+
+
+def _quiet_accept_errors(loop: asyncio.AbstractEventLoop, throttle: Throttle) -> None:
+    """Out of descriptors (a flood of idle sockets): one log line per burst, not a traceback per accept."""
+    default = loop.get_exception_handler()
+
+    def handler(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = str(context.get("message", ""))
+        if "accept" in message or isinstance(context.get("exception"), (ConnectionError, TimeoutError)):
+            throttle.warn("accept", f"playground: {message or context.get('exception')}")
+        elif default is not None:
+            default(lp, context)
+        else:
+            lp.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:
     """Run the playground until interrupted, printing its address."""
-    url = f"http://{host}:{port}/"
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     print(f"perceptrons playground at {url}  (Ctrl-C to stop)", flush=True)
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.lower() == "localhost"
+    if not loopback:
+        print(
+            f"warning: --host {host} makes the playground reachable from the network: anyone who can reach "
+            "this machine can train networks on it. Use the default (127.0.0.1) unless you mean it.",
+            flush=True,
+        )
     if open_browser:
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
-    web.run_app(make_app(), host=host, port=port, print=None)
+    app = make_app(host)
+    loop = asyncio.new_event_loop()
+    _quiet_accept_errors(loop, app[REGISTRY].refusals)
+    web.run_app(app, host=host, port=port, print=None, loop=loop, shutdown_timeout=2.0)
 
 
 class BackgroundServer:
@@ -193,7 +428,9 @@ class BackgroundServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        runner = web.AppRunner(make_app())
+        app = make_app()
+        _quiet_accept_errors(self.loop, app[REGISTRY].refusals)
+        runner = web.AppRunner(app, shutdown_timeout=2.0)
         self.loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())
@@ -202,7 +439,7 @@ class BackgroundServer:
         self.runner = runner
         self.ready.set()
         self.loop.run_forever()
-        self.loop.run_until_complete(runner.cleanup())
+        self.loop.run_until_complete(runner.cleanup())  # closes every socket (code 1001)
 
     def __enter__(self) -> BackgroundServer:
         self.thread.start()
@@ -212,3 +449,7 @@ class BackgroundServer:
     def __exit__(self, *exc: Any) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+    def stop(self) -> None:
+        """Shut the server down as Ctrl-C would (open sockets are closed), then stop its thread."""
+        self.__exit__()

@@ -28,6 +28,7 @@ LIMITS = {
     "batch": 2000,
     "csv_bytes": 1_000_000,
     "seed": 2**31 - 1,
+    "coordinate": 1e6,  # |x|, |y| of a clicked point: the picture's window must stay finite
 }
 DATASET_NAMES = ("circles", "moons", "xor", "spiral", "gaussian", "blobs", "csv", "custom")
 DEFAULTS: dict[str, Any] = {
@@ -106,9 +107,17 @@ def validate_config(raw: Any) -> dict[str, Any]:
         if not isinstance(pts, list) or not 2 <= len(pts) <= LIMITS["points"]:
             raise ConfigError(f"dataset 'custom' needs 2 to {LIMITS['points']} points [x, y, class].")
         for p in pts:
-            ok = isinstance(p, list) and len(p) == 3 and all(isinstance(v, (int, float)) for v in p)
-            if not ok or not (0 <= p[2] < LIMITS["classes"]) or not all(math.isfinite(v) for v in p):
-                raise ConfigError(f"each point must be [x, y, class] with class 0..{LIMITS['classes'] - 1}, got {p!r}.")
+            ok = isinstance(p, list) and len(p) == 3 and not any(isinstance(v, bool) for v in p)
+            ok = ok and all(isinstance(v, (int, float)) and math.isfinite(v) for v in p)
+            if not ok or not all(abs(v) <= LIMITS["coordinate"] for v in p[:2]):
+                raise ConfigError(
+                    f"each point must be [x, y, class] with |x|, |y| <= {LIMITS['coordinate']:g}, got {str(p)[:60]}."
+                )
+            if p[2] != int(p[2]) or not 0 <= p[2] < LIMITS["classes"]:
+                raise ConfigError(f"a point's class must be an integer 0..{LIMITS['classes'] - 1}, got {p[2]!r}.")
+    label = cfg.get("label", -1)
+    if isinstance(label, bool) or not isinstance(label, (str, int)) or isinstance(label, str) and len(label) > 200:
+        raise ConfigError(f"label must be a CSV column name or index, got {str(label)[:60]}.")
     return cfg
 
 

@@ -40,7 +40,9 @@ function writeURL() {
 function connect() {
   ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
   ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
-  ws.onclose = () => showError("Connection to the server lost; reload the page.");
+  // the server went away (stopped, restarted, or closed an idle session): try again every 2 s;
+  // its "hello" on a new connection makes the page send its configuration again
+  ws.onclose = () => { showError("Connection to the server lost; reconnecting..."); setTimeout(connect, 2000); };
 }
 function send(msg) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(msg)); }
 function sendConfig() {
