@@ -126,7 +126,7 @@ CATALOGUE = [
     (["train", "--epochs", "0"], "epochs"),
     (["train", "--test-size", "1.5"], "test_size"),
     (["train", "--data", "blobs", "--classes", "1", "--hidden", ""], "at least"),
-    (["gradcheck", "--h", "0"], "h must be > 0"),
+    (["gradcheck", "--h", "0"], "h must be in [1e-06, 3e-05]"),
     (["evaluate", "/nonexistent.npz"], "does not exist"),
 ]
 

@@ -1,11 +1,13 @@
-"""The gradient checker: against a plain loop of central differences, on a planted bug, at kinks."""
+"""The gradient checker: against a plain loop of central differences, on planted bugs in user code, at kinks,
+in its functional form on the course's column vectors, and the error-versus-h curve against theory."""
 
 import importlib
 
 import numpy as np
 import pytest
 
-from perceptrons import MLP, gradcheck
+from perceptrons import MLP, course, gradcheck, train
+from perceptrons.core.gradcheck import DEFAULT_H, H_RANGE, error_vs_h
 
 gc = importlib.import_module("perceptrons.core.gradcheck")
 
@@ -49,27 +51,6 @@ def test_passes_with_l2():
     assert res.passed and res.max_rel_error < 1e-7
 
 
-def test_catches_a_planted_one_percent_bug(monkeypatch):
-    net = MLP([2, 8, 3], activation="tanh", seed=1)
-    X = np.random.default_rng(1).standard_normal((10, 2))
-    y = np.arange(10) % 3
-    assert gradcheck(net, X, y).passed
-    real = gc.loss_and_grads
-
-    def buggy(*args, **kw):
-        loss, grads = real(*args, **kw)
-        g = grads["W0"]
-        i = np.unravel_index(np.abs(g).argmax(), g.shape)
-        g[i] *= 1.01
-        return loss, grads
-
-    monkeypatch.setattr(gc, "loss_and_grads", buggy)
-    res = gradcheck(net, X, y)
-    assert not res.passed
-    assert res.per_param["W0"][0] > 1e-3
-    assert "FAILED" in str(res)
-
-
 def test_flags_an_entry_whose_perturbation_crosses_a_relu_kink():
     net = MLP([1, 1, 2], activation="relu")
     # pre-activation of the hidden unit is x * W0 + b0 = 1 * 0 + 0 = 0: on the kink
@@ -95,3 +76,164 @@ def test_passes_with_l1_and_l2():
     X = np.random.default_rng(2).standard_normal((6, 3))
     res = gradcheck(net, X, [0, 1, 2, 3, 0, 1], alpha=0.1, l1=0.05)
     assert res.passed and res.norm_rel_error < 1e-8
+
+
+ACCEPTED_H = [H_RANGE[0], 3e-6, DEFAULT_H, H_RANGE[1]]
+
+
+class OffByOnePercent(MLP):
+    """A learner's network: its own loss_and_grads, wrong by 1 % in one entry."""
+
+    entry: tuple = ("W0", (0, 0))
+
+    def loss_and_grads(self, X, y, alpha=0.0, l1=0.0, sample_weight=None):
+        loss, grads = super().loss_and_grads(X, y, alpha, l1, sample_weight)
+        grads = {k: v.copy() for k, v in grads.items()}
+        key, idx = self.entry
+        grads[key][idx] *= 1.01
+        return loss, grads
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("sizes", [[3, 8, 3], [4, 6, 5, 3]])
+def test_a_one_percent_error_in_any_entry_of_a_subclass_fails_at_every_accepted_h(activation, sizes):
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((12, sizes[0])), rng.integers(0, sizes[-1], 12)
+    net = MLP(sizes, activation=activation, seed=5)
+    _, g = net.loss_and_grads(X, y)
+    for h in ACCEPTED_H:
+        ok = gradcheck(net, X, y, h=h)
+        assert ok.passed, (h, ok.max_rel_error)
+        assert ok.max_rel_error > 0  # the errors are measured, not floored to zero
+        resolvable = 100 * ok.atol  # below this no step tells 1 % of a gradient from roundoff
+        for key, grad in g.items():
+            for idx in np.ndindex(grad.shape):
+                if abs(grad[idx]) <= resolvable or ok.checks[key].kink[idx]:
+                    continue
+                bad = OffByOnePercent(sizes, activation=activation, seed=5)
+                bad.entry = (key, idx)
+                res = gradcheck(bad, X, y, h=h)
+                assert not res.passed, (h, key, idx, grad[idx])
+                # the error carries the size of the bug: |0.01 a| / max(|1.01 a| + |a|, atol / rtol)
+                a = abs(grad[idx])
+                expected = 0.01 * a / max(2.01 * a, res.atol / res.rtol)
+                assert res.checks[key].rel_error[idx] == pytest.approx(expected, rel=1e-3)
+                assert res.checks[key].worst_index == idx
+
+
+def test_the_planted_bug_is_named_in_the_table():
+    net = OffByOnePercent([2, 8, 3], activation="tanh", seed=1)
+    X = np.random.default_rng(1).standard_normal((10, 2))
+    text = str(gradcheck(net, X, np.arange(10) % 3))
+    assert "FAILED" in text and "W0[0, 0]" in text and "OffByOnePercent.loss_and_grads" in text
+
+
+def test_the_objects_own_loss_is_differenced():
+    """A subclass with another (consistent) loss passes: the differences are of its loss, not the library's."""
+
+    class Doubled(MLP):
+        def loss_and_grads(self, X, y, alpha=0.0, l1=0.0, sample_weight=None):
+            loss, grads = super().loss_and_grads(X, y, alpha, l1, sample_weight)
+            return 2 * loss + float(np.sum(self.params["b0"] ** 3)), {
+                k: 2 * v + (3 * self.params["b0"] ** 2 if k == "b0" else 0) for k, v in grads.items()
+            }
+
+    X = np.random.default_rng(2).standard_normal((6, 3))
+    net = Doubled([3, 4, 2], activation="tanh", seed=0)
+    assert gradcheck(net, X, [0, 1, 0, 1, 1, 0]).passed
+
+
+@pytest.mark.parametrize("h", [1e-12, 1e-8, 1e-3, 0.0, -1e-5, float("nan")])
+def test_steps_outside_the_accepted_range_are_refused_with_the_reason(h):
+    net = MLP([2, 3], seed=0)
+    with pytest.raises((ValueError, TypeError), match="h must be"):
+        gradcheck(net, np.ones((2, 2)), [0, 1], h=h)
+    with pytest.raises((ValueError, TypeError), match="gradcheck_h must be"):
+        train(net, np.ones((2, 2)), [0, 1], steps=2, gradcheck_every=1, gradcheck_h=h)
+
+
+def test_a_five_percent_bug_cannot_pass_by_choosing_a_tiny_step():
+    net = OffByOnePercent([2, 8, 3], activation="tanh", seed=1)
+    X = np.random.default_rng(1).standard_normal((10, 2))
+    with pytest.raises(ValueError, match="roundoff"):
+        gradcheck(net, X, np.arange(10) % 3, h=1e-12)
+
+
+def column_one_layer(params, x, y):
+    """The course's single-layer loss and gradient written with its column-vector functions."""
+    s = course.forward_one_layer(params["W"], params["b"], x)
+    d_W, d_b = course.compute_grads_one_layer(s, x, y)
+    return course.compute_loss(s, y), {"W": d_W, "b": d_b}
+
+
+def test_functional_form_on_the_course_column_vectors_agrees_with_the_network_form():
+    rng = np.random.default_rng(3)
+    W, b, x = rng.standard_normal((4, 3)), rng.standard_normal((3, 1)), rng.standard_normal((4, 1))
+    y = np.array([[0.0], [1.0], [0.0]])
+    res = gradcheck(lambda p: column_one_layer(p, x, y), {"W": W, "b": b})
+    assert res.passed and res.checks["b"].analytic.shape == (3, 1)
+    net = MLP([4, 3], seed=0)
+    net.params = {"W0": W, "b0": b.ravel()}
+    ref = gradcheck(net, x.T, [1])
+    assert res.loss == pytest.approx(ref.loss, rel=1e-14)
+    np.testing.assert_allclose(res.checks["W"].analytic, ref.checks["W0"].analytic, rtol=1e-13)
+    np.testing.assert_allclose(res.checks["b"].numeric.ravel(), ref.checks["b0"].numeric, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(res.checks["W"].numeric, ref.checks["W0"].numeric, rtol=1e-8, atol=1e-12)
+
+
+def test_functional_form_with_a_list_and_a_planted_bug():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((3, 3))
+
+    def quad(p, bug=1.0):
+        (v,) = p
+        g = (A + A.T) @ v
+        g[1, 0] *= bug
+        return (v.T @ A @ v).item(), [g]
+
+    v = rng.standard_normal((3, 1))
+    assert gradcheck(quad, [v]).passed
+    res = gradcheck(lambda p: quad(p, 1.01), [v])
+    assert not res.passed and res.checks["params[0]"].worst_index == (1, 0)
+
+
+def test_functional_form_names_a_gradient_of_the_wrong_shape():
+    x, y = np.ones((2, 1)), np.array([[1.0], [0.0]])
+
+    def flat_b(p):
+        loss, g = column_one_layer(p, x, y)
+        return loss, {"W": g["W"], "b": g["b"].ravel()}
+
+    with pytest.raises(ValueError, match=r"shape \(2,\).*\(2, 1\)"):
+        gradcheck(flat_b, {"W": np.eye(2), "b": np.zeros((2, 1))})
+
+
+def test_error_vs_h_has_the_v_shape_of_truncation_against_roundoff():
+    net = MLP([2, 5, 3], activation="tanh", seed=0)
+    X = np.random.default_rng(0).standard_normal((8, 2))
+    y = np.arange(8) % 3
+    e = error_vs_h(net, X, y, hs=np.logspace(-12, -1, 23))
+    logh = np.log10(e.h)
+
+    def slope(err, lo, hi):
+        m = (logh >= lo) & (logh <= hi)
+        return np.polyfit(logh[m], np.log10(err[m]), 1)[0]
+
+    # truncation: O(h) forward, O(h^2) central; roundoff ~ eps / h on the left for both
+    assert slope(e.forward, -4, -1) == pytest.approx(1, abs=0.15)
+    assert slope(e.central, -3, -1) == pytest.approx(2, abs=0.15)
+    assert slope(e.forward, -12, -9) == pytest.approx(-1, abs=0.3)
+    assert slope(e.central, -12, -9) == pytest.approx(-1, abs=0.3)
+    assert 1e-7 <= e.best_h["central"] <= 1e-4 and e.best_h["forward"] < e.best_h["central"]
+    assert e.central.min() < 1e-9 < e.forward.min()
+    # the default step sits at the bottom of the central V (within a factor 10 of the least error)
+    assert e.central[np.argmin(abs(logh - np.log10(DEFAULT_H)))] < 10 * e.central.min()
+
+
+def test_error_vs_h_of_a_wrong_gradient_has_a_flat_floor():
+    net = OffByOnePercent([2, 5, 3], activation="tanh", seed=0)
+    X = np.random.default_rng(0).standard_normal((8, 2))
+    e = error_vs_h(net, X, np.arange(8) % 3, hs=[1e-8, 1e-6, 1e-4])
+    a = net.loss_and_grads(X, np.arange(8) % 3)[1]
+    expected = 0.01 * abs(a["W0"][0, 0]) / np.sqrt(sum((v**2).sum() for v in a.values()))
+    np.testing.assert_allclose(e.central, expected, rtol=0.05)

@@ -1,4 +1,4 @@
-"""Command line: ``perceptrons report | train | gradcheck``. Argument wiring only.
+"""Command line: ``perceptrons report | train | gradcheck | check``. Argument wiring only.
 
 A user mistake ends with a one-line ``error: ...`` on stderr and exit status 2, never a traceback.
 """
@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import runpy
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from .core import MLP, gradcheck, train
 from .core.activations import ACTIVATIONS
 from .datasets import DATASETS, load_csv, make, train_test_split
+from .exercises import check as check_exercises
 from .io import atomic_write, check_replaceable_dir, load, writable_target
 
 USER_ERRORS = (ValueError, TypeError, FloatingPointError, FileNotFoundError, PermissionError, IsADirectoryError)
@@ -220,6 +223,19 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0 if res.passed else 1
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    path = Path(args.solution)
+    if path.suffix != ".py" or not path.is_file():
+        raise ValueError(f"expected a Python file with the course functions (SOLUTION.py), got {args.solution!r}.")
+    try:  # the learner's file runs as a script would; whatever it raises is a problem of the file, not a crash
+        namespace = runpy.run_path(str(path), run_name="solution")
+    except (Exception, SystemExit) as exc:
+        raise ValueError(f"could not run {path}: {type(exc).__name__}: {exc}; fix the file so it imports.") from None
+    report = check_exercises(namespace, activation=args.activation)
+    print(report)
+    return 0 if report.passed else 1
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load(args.model)
     X, y, _ = _load_data(args)
@@ -299,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a model file written by --save, MLP.save or PerceptronClassifier.save")
     _data_args(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("check", help="check a learner's course functions (softmax, forward_one_layer, ...)")
+    p.add_argument("solution", help="a .py file defining the course functions under the course's names")
+    p.add_argument("--activation", default="relu", choices=["relu", "tanh"], help="two-layer network checked")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("playground", help="train and watch a network live in the browser")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")

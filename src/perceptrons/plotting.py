@@ -5,6 +5,7 @@
   boundary and the points (one marker per class);
 - :func:`plot_history` draws loss (with a moving average) and running train / test accuracy;
 - :func:`plot_gradcheck` draws the gradient-check error per step on a log scale;
+- :func:`plot_error_vs_h` draws the error of forward and central differences against the step h;
 - :func:`plot_boundary_grid` draws several models' boundaries side by side.
 """
 
@@ -160,9 +161,41 @@ def plot_gradcheck(hist: Any, ax: Axes | None = None, title: str = "gradient che
     ax.semilogy(hist.gradcheck_steps, err, lw=0.7, color="C4", label="max relative error (all parameters)")
     ax.axhline(1e-6, color="k", ls="--", lw=0.8, label="tolerance 1e-6")
     ax.set_xlabel("step (checked before the update, at the step's weights)")
-    ax.set_ylabel("relative error |a-n| / (|a|+|n|)")
+    ax.set_ylabel("relative error |a-n| / max(|a|+|n|, atol/rtol)")
     ax.set_title(title)
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_error_vs_h(
+    curves: Any,
+    ax: Axes | None = None,
+    labels: Sequence[str] | None = None,
+    title: str = "finite differences: error against the step h",
+) -> Axes:
+    """The V of truncation against roundoff: ``||n - a|| / ||a||`` of forward and central differences
+    over h (log-log), for one or several :class:`~perceptrons.core.gradcheck.ErrorVsH` (e.g. a correct
+    and a wrong gradient), with the steps ``gradcheck`` accepts shaded and eps/h for reference."""
+    many: list[Any] = list(curves) if isinstance(curves, (list, tuple)) else [curves]
+    names = list(labels) if labels is not None else [c.source for c in many]
+    if len(names) != len(many):
+        raise ValueError(f"labels must name each of the {len(many)} curves, got {len(names)} labels.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+    first = many[0]
+    ax.axvspan(*first.h_range, color="0.9", label="steps gradcheck accepts")
+    ax.axvline(first.default_h, color="0.5", lw=0.8, ls=":", label=f"default h = {first.default_h:g}")
+    eps = np.finfo(np.float64).eps
+    ax.loglog(first.h, eps / first.h, color="0.6", lw=0.8, ls="--", label="eps / h (roundoff)")
+    for i, (c, name) in enumerate(zip(many, names)):
+        tiny = np.finfo(np.float64).tiny
+        ax.loglog(c.h, np.maximum(c.forward, tiny), color=COLORS[i], ls="--", marker=".", label=f"{name}: forward")
+        ax.loglog(c.h, np.maximum(c.central, tiny), color=COLORS[i], marker="o", ms=3, label=f"{name}: central")
+    ax.set_ylim(max(1e-13, 0.3 * min(float(c.central.min()) for c in many)), None)
+    ax.set_xlabel("step h")
+    ax.set_ylabel("||numerical - analytic|| / ||analytic||")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
     return ax
 
 

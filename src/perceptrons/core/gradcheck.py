@@ -1,15 +1,37 @@
-"""Gradient checking by central differences, vectorised and honest about ReLU kinks.
+"""Gradient checking: the gradient a piece of code returns against finite differences of its own loss.
 
-For every entry ``theta`` of every parameter the numerical derivative is
+Two forms, one result type:
 
-    n = (L(theta + h) - L(theta - h)) / (2 h)          (error O(h^2), in float64)
+- ``gradcheck(net, X, y)`` calls *that object's* ``net.loss_and_grads(X, y, alpha, l1, sample_weight)``
+  for the analytic gradient, so a subclass with a hand-written backward pass is what gets checked.
+  The finite differences are those of the same object's loss: for a plain :class:`MLP` they come
+  from the batched evaluation below (the reference loss, fast); when a subclass overrides
+  ``loss_and_grads`` they are taken from that override, one perturbed entry at a time.
+- ``gradcheck(fn, params)`` checks any ``fn(params) -> (loss, grads)`` over a dict (or list/tuple)
+  of arrays of any shapes, the course's column vectors included.
 
-and it is compared with the analytic ``a`` from :func:`perceptrons.network.loss_and_grads` by the
-cs231n relative error ``|a - n| / max(1e-8, |a| + |n|)``, with one refinement: the numerical
-derivative cannot resolve differences below its roundoff floor ``atol = 100 eps max(1, |L|) / h``
-(a few ulps of the loss, divided by 2h), so that floor is subtracted from ``|a - n|`` first.
-Without it, every entry whose gradient is ~1e-7 would show a "relative error" of 1e-4 that is pure
-roundoff, and a real 1 % bug would be no louder than noise.
+For every entry ``theta`` the numerical derivative is the central difference
+
+    n = (L(theta + h) - L(theta - h)) / (2 h)          (truncation error O(h^2), in float64)
+
+and it is compared with the analytic ``a`` by the relative error
+
+    e = |a - n| / max(|a| + |n|, atol / rtol)
+
+where ``atol = roundoff_floor(L, h)`` (100 ulps of the loss, divided by h) is the smallest
+difference these finite differences resolve. The check passes when every entry has ``e <= rtol``,
+which is ``|a - n| <= max(rtol (|a| + |n|), atol)``: agreement to ``rtol`` relative, or to the
+resolution of the differences where the gradient is too small to be resolved relatively. The error
+is never floored to 0: a correct gradient shows its true (tiny) disagreement, a bug its size.
+
+The step is validated: ``H_RANGE`` = [1e-6, 3e-5], measured (tests/test_gradcheck.py) on
+tanh, sigmoid and ReLU networks of 2 to 4 layers. Below it the roundoff of the loss difference
+grows like eps/h (at h = 1e-12 it is ~1e-2, and a 5 % bug hides in it; at 1e-7 some entries'
+1 % errors already do); above it the O(h^2) truncation error of a correct gradient approaches the
+tolerance (5e-7 of the 1e-6 at h = 1e-4). Inside it a 1 % error in any one entry fails whenever
+that entry's gradient is above the resolution, ``100 atol`` (2e-7 at h = 1e-5 for a loss ~1; no
+step tells a smaller gradient's 1 % from roundoff).
+:func:`error_vs_h` measures the V shape behind this choice, for forward and central differences.
 
 Speed: a perturbation of layer ``k`` leaves layers ``< k`` unchanged, and only moves one column of
 that layer's pre-activation (by ``h * x_i`` for a weight, by ``h`` for a bias). So the forward pass
@@ -19,10 +41,15 @@ batched matrix product, instead of two full forward passes per entry.
 Kinks: with ReLU-like activations, if some pre-activation changes sign between ``theta + h`` and
 ``theta - h`` the loss is not differentiable inside the interval and the two derivatives may
 rightly disagree; such entries are flagged (``kink``) and left out of ``max_rel_error``/``passed``.
+The functional form knows nothing of the function's insides and flags none.
 """
 
 from __future__ import annotations
 
+import copy
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +59,32 @@ from numpy.typing import NDArray
 
 from .activations import ACTIVATIONS
 from .heads import HEADS, weighted_mean
-from .network import Params, loss_and_grads, penalty_terms
+from .network import MLP, Params, ParamViews, _layout, penalty_terms
 from .validation import check_positive, check_sample_weight, check_targets, check_X
 
 Array = NDArray[Any]
 _CHUNK_ELEMENTS = 1 << 22  # cap on the batched perturbation tensor (E * N * width), 32 MiB
+#: the accepted steps of the central differences, and the default (see the module docstring)
+H_RANGE = (1e-6, 3e-5)
+DEFAULT_H = 1e-5
+DEFAULT_RTOL = 1e-6
+#: roundoff of one loss difference, in ulps of the loss (measured worst case ~10, see tests)
+ROUNDOFF_ULPS = 100
+
+
+def check_h(h: Any, name: str = "h") -> float:
+    """``h`` as a float inside :data:`H_RANGE`, or an error that says why the range is what it is."""
+    if isinstance(h, (bool, np.bool_)) or not isinstance(h, numbers.Real) or not math.isfinite(float(h)):
+        raise TypeError(f"{name} must be a finite real number in [{H_RANGE[0]:g}, {H_RANGE[1]:g}], got {h!r}.")
+    lo, hi = H_RANGE
+    if not lo <= float(h) <= hi:
+        why = (
+            "below it, roundoff in the loss difference (~eps/h) is larger than a 1 % error of a typical gradient"
+            if float(h) < lo
+            else "above it, the O(h^2) truncation error of central differences approaches the tolerance"
+        )
+        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {h!r}: {why}. The default {DEFAULT_H:g} is sound.")
+    return float(h)
 
 
 @dataclass
@@ -73,13 +121,18 @@ class ParamCheck:
 
 @dataclass
 class GradCheckResult:
-    """Outcome of :func:`gradcheck`. Print it for a per-parameter table."""
+    """Outcome of :func:`gradcheck`. Print it for a per-parameter table.
+
+    ``atol`` is the resolution of the finite differences (:func:`roundoff_floor`); an entry passes
+    when ``|a - n| <= max(rtol (|a| + |n|), atol)``, i.e. when its ``rel_error <= rtol``.
+    """
 
     loss: float
     h: float
     rtol: float
     atol: float
     checks: dict[str, ParamCheck] = field(default_factory=dict)
+    source: str = "loss_and_grads"
 
     @property
     def max_rel_error(self) -> float:
@@ -108,28 +161,38 @@ class GradCheckResult:
         return self.max_rel_error <= self.rtol
 
     def __str__(self) -> str:
+        width = max([6, *(len(k) for k in self.checks)])
         lines = [
-            f"gradient check: central differences, h={self.h:g}, float64, loss={self.loss:.6g}",
-            f"{'param':<6} {'shape':<10} {'max rel err':>12} {'worst':>9} {'max abs err':>12} {'norm rel err':>13} "
-            f"{'kinks':>6}",
+            f"gradient check of {self.source}: central differences, h={self.h:g}, float64, loss={self.loss:.6g}",
+            f"{'param':<{width}} {'shape':<10} {'max rel err':>12} {'worst':>9} {'max abs err':>12} "
+            f"{'norm rel err':>13} {'kinks':>6}",
         ]
         for c in self.checks.values():
             lines.append(
-                f"{c.name:<6} {str(c.analytic.shape):<10} {c.max_rel_error:>12.3e} "
+                f"{c.name:<{width}} {str(c.analytic.shape):<10} {c.max_rel_error:>12.3e} "
                 f"{str(c.worst_index):>9} {c.max_abs_error:>12.3e} {c.norm_rel_error:>13.3e} {int(c.kink.sum()):>6}"
             )
         verdict = "PASSED" if self.passed else "FAILED"
+        worst = max(self.checks.values(), key=lambda c: c.max_rel_error, default=None)
+        where = ""
+        if worst is not None and not self.passed:
+            i = worst.worst_index
+            where = (
+                f"; worst entry {worst.name}{list(i)}: analytic {worst.analytic[i]:.6g}, "
+                f"numerical {worst.numeric[i]:.6g}"
+            )
         lines.append(
-            f"{verdict}: max relative error {self.max_rel_error:.3e} (tolerance {self.rtol:g}; "
-            f"differences under {self.atol:.1e} are roundoff and not counted); {self.n_kinks} entries flagged at a kink"
+            f"{verdict}: max relative error {self.max_rel_error:.3e} (tolerance {self.rtol:g}; the differences "
+            f"resolve {self.atol:.1e} absolute){where}; {self.n_kinks} entries flagged at a kink"
         )
         return "\n".join(lines)
 
     __repr__ = __str__
 
 
-def _rel_error(a: Array, n: Array, atol: float) -> Array:
-    return np.maximum(np.abs(a - n) - atol, 0.0) / np.maximum(1e-8, np.abs(a) + np.abs(n))
+def rel_error(a: Array, n: Array, atol: Any, rtol: float) -> Array:
+    """``|a - n| / max(|a| + |n|, atol / rtol)`` entrywise (``atol`` a scalar or broadcastable)."""
+    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), np.asarray(atol) / rtol)  # type: ignore[no-any-return]
 
 
 def numeric_grads(
@@ -139,7 +202,7 @@ def numeric_grads(
     activation: str,
     output: str = "softmax",
     alpha: float = 0.0,
-    h: float = 1e-5,
+    h: float = DEFAULT_H,
     l1: float = 0.0,
     sample_weight: Array | None = None,
 ) -> tuple[dict[str, Array], dict[str, Array]]:
@@ -162,7 +225,7 @@ def numeric_grads_batched(
     activation: str,
     output: str = "softmax",
     alpha: float = 0.0,
-    h: float = 1e-5,
+    h: float = DEFAULT_H,
     l1: float = 0.0,
     sample_weight: Array | None = None,
 ) -> tuple[dict[str, Array], dict[str, Array]]:
@@ -227,17 +290,19 @@ def numeric_grads_batched(
     return {k: numeric[k] for k in params}, {k: kinks[k] for k in params}
 
 
-def step_errors(analytic: Params, numeric: Params, kinks: dict[str, Array], atol: Array) -> tuple[Array, Array]:
+def step_errors(
+    analytic: Params, numeric: Params, kinks: dict[str, Array], atol: Array, rtol: float = DEFAULT_RTOL
+) -> tuple[Array, Array]:
     """Per-check (max entrywise relative error, normwise relative error), kinks excluded.
 
-    All arrays carry a leading axis T; ``atol`` (T,) is each check's roundoff floor.
+    All arrays carry a leading axis T; ``atol`` (T,) is each check's resolution (:func:`roundoff_floor`).
+    The entrywise error is :func:`rel_error`, the same as :func:`gradcheck`'s.
     """
     T = atol.shape[0]
     a = np.concatenate([analytic[k].reshape(T, -1) for k in analytic], axis=1)
     nm = np.concatenate([numeric[k].reshape(T, -1) for k in analytic], axis=1)
     ok = ~np.concatenate([kinks[k].reshape(T, -1) for k in analytic], axis=1)
-    d = np.abs(a - nm)
-    rel = np.maximum(d - atol[:, None], 0.0) / np.maximum(1e-8, np.abs(a) + np.abs(nm))
+    rel = rel_error(a, nm, atol[:, None], rtol)
     max_rel = np.where(ok, rel, 0.0).max(axis=1)
     a, nm = np.where(ok, a, 0.0), np.where(ok, nm, 0.0)
     norm = np.linalg.norm(a - nm, axis=1) / np.maximum(1e-8, np.linalg.norm(a, axis=1) + np.linalg.norm(nm, axis=1))
@@ -245,49 +310,303 @@ def step_errors(analytic: Params, numeric: Params, kinks: dict[str, Array], atol
 
 
 def roundoff_floor(loss: Array | float, h: float) -> Array:
-    """The smallest gradient difference central differences resolve: 100 ulps of the loss, divided by h."""
-    return 100 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(loss)) / h
+    """The resolution of central differences: ``ROUNDOFF_ULPS`` ulps of the loss (at least of 1), over h.
+
+    A loss is a sum of rounded terms; its difference at theta +- h carries a few ulps of the loss
+    of roundoff (tests measure at most ~10), which the division by 2h amplifies.
+    """
+    return ROUNDOFF_ULPS * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(loss)) / h
+
+
+# -- the functional form ------------------------------------------------------------------------
+def _as_named(params: Any) -> tuple[dict[str, Array], Callable[[dict[str, Array]], Any]]:
+    """``params`` (a mapping or a list/tuple of arrays) as named float64 copies, and the function
+    that turns such a dict back into the caller's container."""
+    if isinstance(params, Mapping):
+        keys = list(params)
+        named = {str(k): _float_array(v, f"params[{k!r}]") for k, v in params.items()}
+        return named, lambda d: dict(zip(keys, d.values()))
+    if isinstance(params, (list, tuple)):
+        named = {f"params[{i}]": _float_array(v, f"params[{i}]") for i, v in enumerate(params)}
+        kind = type(params)
+        return named, lambda d: kind(d.values()) if kind in (list, tuple) else list(d.values())
+    raise TypeError(
+        f"params must be a dict (or a list/tuple) of arrays, got {type(params).__name__}; "
+        f"e.g. gradcheck(fn, {{'W': W, 'b': b}}) with fn(params) -> (loss, grads)."
+    )
+
+
+def _float_array(v: Any, name: str) -> Array:
+    arr = np.array(v, dtype=np.float64)  # a copy: the caller's arrays are never perturbed
+    if arr.size == 0 or not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be a non-empty array of finite numbers, got {np.asarray(v)!r}.")
+    return arr
+
+
+def _as_loss(value: Any, what: str) -> float:
+    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, (str, bytes)) else np.asarray([np.nan])
+    if arr.size != 1 or not np.isfinite(arr).all():
+        raise ValueError(f"{what} must be one finite number (the loss), got {value!r}.")
+    return float(arr.reshape(()))
+
+
+def _grads_like(grads: Any, named: dict[str, Array], params: Any) -> dict[str, Array]:
+    """The analytic gradient returned by ``fn``, keyed like ``named``, each of its parameter's shape."""
+    if isinstance(params, Mapping):
+        if not isinstance(grads, Mapping) or set(map(str, grads)) != set(named):
+            got = sorted(map(str, grads)) if isinstance(grads, Mapping) else type(grads).__name__
+            raise ValueError(f"fn must return grads with the keys of params {sorted(named)}, got {got}.")
+        items = {str(k): v for k, v in grads.items()}
+    else:
+        if not isinstance(grads, (list, tuple)) or len(grads) != len(named):
+            got = f"{type(grads).__name__} of length {len(grads)}" if hasattr(grads, "__len__") else repr(grads)
+            raise ValueError(f"fn must return one gradient per parameter ({len(named)}), got {got}.")
+        items = dict(zip(named, grads))
+    out = {}
+    for k, p in named.items():
+        g = np.asarray(items[k], dtype=np.float64)
+        if g.shape != p.shape:
+            raise ValueError(
+                f"the gradient of {k} has shape {g.shape}, but {k} has shape {p.shape}; a gradient has the "
+                f"shape of its parameter (e.g. a column (C, 1), not (C,))."
+            )
+        out[k] = g
+    return out
+
+
+def numeric_grads_loop(
+    loss_fn: Callable[[dict[str, Array]], float], named: dict[str, Array], h: float, scheme: str = "central"
+) -> dict[str, Array]:
+    """Finite differences of ``loss_fn`` for every entry of every array of ``named`` (perturbed in place
+    and restored): ``"central"`` (L(+h) - L(-h)) / 2h or ``"forward"`` (L(+h) - L) / h."""
+    base = loss_fn(named) if scheme == "forward" else 0.0
+    out = {}
+    for k, p in named.items():
+        g = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + h
+            up = loss_fn(named)
+            if scheme == "forward":
+                g[idx] = (up - base) / h
+            else:
+                p[idx] = old - h
+                g[idx] = (up - loss_fn(named)) / (2 * h)
+            p[idx] = old
+        out[k] = g
+    return out
+
+
+def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[float, Any]:
+    out = fn(arg)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise ValueError(f"fn(params) must return a pair (loss, grads), got {type(out).__name__} {out!r:.80}.")
+    return _as_loss(out[0], "the loss returned by fn"), out[1]
+
+
+def _result(
+    loss: float,
+    h: float,
+    rtol: float,
+    analytic: Mapping[str, Array],
+    numeric: Mapping[str, Array],
+    kinks: Mapping[str, Array],
+    source: str,
+) -> GradCheckResult:
+    atol = float(roundoff_floor(loss, h))
+    res = GradCheckResult(loss=loss, h=h, rtol=rtol, atol=atol, source=source)
+    for k in analytic:
+        res.checks[k] = ParamCheck(k, analytic[k], numeric[k], rel_error(analytic[k], numeric[k], atol, rtol), kinks[k])
+    return res
+
+
+# -- the network form -----------------------------------------------------------------------------
+def _float64_twin(net: MLP) -> MLP:
+    """A deep copy of ``net`` (its own class, any overrides kept) whose parameters are float64."""
+    twin = copy.deepcopy(net)
+    if twin.dtype != np.float64:
+        twin._theta = twin._theta.astype(np.float64)
+        twin.dtype = np.dtype(np.float64)
+        twin._params = ParamViews(twin._theta, _layout(twin.sizes))
+    return twin
+
+
+def overrides_loss(net: Any) -> bool:
+    """Whether ``net``'s class computes its loss or gradient with code of its own (not the reference)."""
+    cls = type(net)
+    return cls.loss_and_grads is not MLP.loss_and_grads or cls.loss is not MLP.loss  # type: ignore[comparison-overlap]
+
+
+@dataclass
+class _Problem:
+    """A loss to check: its value and analytic gradient at ``named``, and the loss at other points."""
+
+    loss: float
+    analytic: dict[str, Array]
+    named: dict[str, Array]
+    loss_of: Callable[[dict[str, Array]], float]
+    source: str
+
+
+def _fn_problem(fn: Callable[[Any], Any], params: Any) -> _Problem:
+    named, rebuild = _as_named(params)
+    loss, grads = _call(fn, rebuild(named))
+
+    def loss_of(d: dict[str, Array]) -> float:
+        return _as_loss(_call(fn, rebuild(d))[0], "the loss returned by fn at a perturbed point")
+
+    name = getattr(fn, "__qualname__", type(fn).__name__)
+    return _Problem(loss, _grads_like(grads, named, params), named, loss_of, name)
+
+
+def _net_problem(net: MLP, X64: Array, t: Array, alpha: float, l1: float, w: Array | None) -> _Problem:
+    twin = _float64_twin(net)
+    loss, grads = twin.loss_and_grads(X64, t, alpha, l1, w)  # the object's own code: a subclass is checked
+    source = f"{type(net).__name__}.loss_and_grads"
+    named = {k: np.array(v) for k, v in twin.params.items()}
+
+    def loss_of(d: dict[str, Array]) -> float:
+        twin.params = d
+        return _as_loss(twin.loss_and_grads(X64, t, alpha, l1, w)[0], "the loss at a perturbed point")
+
+    return _Problem(_as_loss(loss, f"the loss of {source}"), _grads_like(grads, named, named), named, loss_of, source)
+
+
+def _checked_data(net: MLP, X: Any, y: Any, sample_weight: Any) -> tuple[Array, Array, Array | None]:
+    X64 = check_X(X, net.sizes[0], np.float64)
+    if sp.issparse(X64):
+        X64 = X64.toarray()  # the perturbation tensors are dense anyway
+    t = check_targets(y, X64.shape[0], net.output, net.sizes[-1])
+    return X64, t, check_sample_weight(sample_weight, X64.shape[0])
+
+
+def _check_net(
+    net: MLP, X: Any, y: Any, h: float, alpha: float, rtol: float, l1: float, sample_weight: Any
+) -> GradCheckResult:
+    X64, t, w = _checked_data(net, X, y, sample_weight)
+    prob = _net_problem(net, X64, t, alpha, l1, w)
+    # the batched differences of the reference loss locate the kinks; they are the numbers too unless
+    # the class computes its loss with code of its own, whose differences are then taken entry by entry
+    numeric, kinks = numeric_grads(prob.named, X64, t, net.activation, net.output, alpha, h, l1, w)
+    if overrides_loss(net):
+        numeric = numeric_grads_loop(prob.loss_of, prob.named, h)
+    return _result(prob.loss, h, rtol, prob.analytic, numeric, kinks, prob.source)
+
+
+def _problem(target: Any, X: Any, y: Any, alpha: float, l1: float, sample_weight: Any) -> _Problem:
+    """The network form or the functional form, validated (shared by gradcheck and error_vs_h)."""
+    if isinstance(target, MLP):
+        if X is None or y is None:
+            raise TypeError("the network form needs the data X and the targets y: gradcheck(net, X, y).")
+        check_positive("alpha", alpha, allow_zero=True)
+        check_positive("l1", l1, allow_zero=True)
+        X64, t, w = _checked_data(target, X, y, sample_weight)
+        return _net_problem(target, X64, t, alpha, l1, w)
+    if callable(target):
+        if X is None:
+            raise TypeError("the functional form needs the parameters at which to check: gradcheck(fn, params).")
+        if y is not None or alpha or l1 or sample_weight is not None:
+            raise TypeError(
+                "gradcheck(fn, params) takes no y, alpha, l1 or sample_weight: fn computes its own loss "
+                "(pass h= and rtol= by keyword)."
+            )
+        return _fn_problem(target, X)
+    raise TypeError(
+        f"gradcheck expects an MLP (gradcheck(net, X, y)) or a function fn(params) -> (loss, grads) "
+        f"(gradcheck(fn, params)), got {type(target).__name__}."
+    )
 
 
 def gradcheck(
-    net: Any,
-    X: Any,
-    y: Any,
-    h: float = 1e-5,
+    target: Any,
+    X: Any = None,
+    y: Any = None,
+    h: float = DEFAULT_H,
     alpha: float = 0.0,
-    rtol: float = 1e-6,
+    rtol: float = DEFAULT_RTOL,
     l1: float = 0.0,
     sample_weight: Any = None,
 ) -> GradCheckResult:
-    """Compare ``net``'s analytic gradients with central differences on (X, y), in float64.
+    """Compare analytic gradients with central differences of the same loss, in float64.
+
+    Two forms:
+
+    - ``gradcheck(net, X, y, ...)``: ``net`` an :class:`MLP` (or a subclass: its own
+      ``loss_and_grads(X, y, alpha, l1, sample_weight)`` is what gets checked; a float32 network is
+      checked on a float64 copy); ``X`` (N, D); ``y`` targets for the network's head.
+    - ``gradcheck(fn, params, h=...)``: ``fn(params) -> (loss, grads)`` with ``params`` a dict (or
+      a list/tuple) of arrays of any shapes and ``grads`` the same container of the same shapes.
 
     Parameters
     ----------
-    net : MLP (any head; a float32 network is checked on a float64 copy of its weights)
-    X : array of shape (N, D); y : targets for the network's head (labels or one-hot rows for softmax)
-    h : step of the central differences
-    alpha, l1 : the L2 and L1 strengths of the loss being checked
+    h : step of the central differences, in :data:`H_RANGE` (default :data:`DEFAULT_H`)
+    alpha, l1 : the L2 and L1 strengths of the loss being checked (network form)
     rtol : tolerance on the relative error for ``passed``
-    sample_weight : optional (N,) weights of the loss
+    sample_weight : optional (N,) weights of the loss (network form)
 
     Returns
     -------
     GradCheckResult with ``max_rel_error``, ``passed``, ``per_param`` and a printable table.
     """
-    check_positive("h", h)
+    h = check_h(h)
     check_positive("rtol", rtol)
-    X64 = check_X(X, net.sizes[0], np.float64)
-    if sp.issparse(X64):
-        X64 = X64.toarray()  # the perturbation tensors are dense anyway
-    t = check_targets(y, X64.shape[0], net.output, net.sizes[-1])
-    w = check_sample_weight(sample_weight, X64.shape[0])
-    P = {k: np.asarray(v, dtype=np.float64) for k, v in net.params.items()}
-    loss, grads = loss_and_grads(P, X64, t, net.activation, net.output, alpha, l1, w)
-    numeric, kinks = numeric_grads(P, X64, t, net.activation, net.output, alpha, h, l1, w)
-    # Roundoff in a loss difference is a few ulps of the loss; divided by 2h it is the floor below
-    # which an absolute disagreement carries no information.
-    atol = float(roundoff_floor(loss, h))
-    result = GradCheckResult(loss=loss, h=h, rtol=rtol, atol=atol)
-    for k in P:
-        result.checks[k] = ParamCheck(k, grads[k], numeric[k], _rel_error(grads[k], numeric[k], atol), kinks[k])
-    return result
+    if isinstance(target, MLP) and X is not None and y is not None:
+        check_positive("alpha", alpha, allow_zero=True)
+        check_positive("l1", l1, allow_zero=True)
+        return _check_net(target, X, y, h, alpha, rtol, l1, sample_weight)
+    prob = _problem(target, X, y, alpha, l1, sample_weight)  # the functional form, or the error for a bad call
+    numeric = numeric_grads_loop(prob.loss_of, prob.named, h)
+    kinks = {k: np.zeros(v.shape, dtype=bool) for k, v in prob.named.items()}
+    return _result(prob.loss, h, rtol, prob.analytic, numeric, kinks, prob.source)
+
+
+@dataclass
+class ErrorVsH:
+    """Normwise relative error ``||n - a|| / ||a||`` of finite differences against the analytic gradient.
+
+    ``h`` (H,) the steps; ``forward`` and ``central`` (H,) the errors of ``(L(+h) - L) / h`` and
+    ``(L(+h) - L(-h)) / 2h``; ``h_range`` the steps :func:`gradcheck` accepts. For a correct gradient
+    both curves are V-shaped: truncation error (slope 1 forward, 2 central) on the right, roundoff
+    (slope -1) on the left. A wrong gradient flattens the bottom of the V at the size of the bug.
+    """
+
+    h: Array
+    forward: Array
+    central: Array
+    source: str
+    h_range: tuple[float, float] = H_RANGE
+    default_h: float = DEFAULT_H
+
+    @property
+    def best_h(self) -> dict[str, float]:
+        """The step of least error for each scheme."""
+        return {"forward": float(self.h[self.forward.argmin()]), "central": float(self.h[self.central.argmin()])}
+
+
+def error_vs_h(
+    target: Any,
+    X: Any = None,
+    y: Any = None,
+    hs: Sequence[float] | Array | None = None,
+    alpha: float = 0.0,
+    l1: float = 0.0,
+    sample_weight: Any = None,
+) -> ErrorVsH:
+    """The error of forward and central differences over a range of steps (default 1e-14 .. 1e-1).
+
+    ``target`` and its arguments as in :func:`gradcheck` (a network with ``X, y``, or ``fn`` with
+    ``params`` passed as ``X``). Every entry is perturbed once per step and scheme, by the loss of the
+    object itself (keep the problem small: the cost is 3 x n_params x len(hs) loss evaluations).
+    """
+    grid = np.logspace(-14, -1, 27) if hs is None else np.asarray(hs, dtype=np.float64).ravel()
+    if grid.size == 0 or not (np.isfinite(grid).all() and (grid > 0).all()):
+        raise ValueError(f"hs must be positive finite steps, got {grid!r}.")
+    prob = _problem(target, X, y, alpha, l1, sample_weight)
+    a = np.concatenate([g.ravel() for g in prob.analytic.values()])
+    scale = max(float(np.linalg.norm(a)), 1e-300)
+    errors = {"forward": np.empty(grid.size), "central": np.empty(grid.size)}
+    for scheme, out in errors.items():
+        for i, h in enumerate(grid):
+            n = numeric_grads_loop(prob.loss_of, prob.named, float(h), scheme)
+            out[i] = np.linalg.norm(np.concatenate([v.ravel() for v in n.values()]) - a) / scale
+    return ErrorVsH(grid, errors["forward"], errors["central"], prob.source)

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .fused import FusedBackprop
-from .gradcheck import numeric_grads_batched, roundoff_floor, step_errors
+from .gradcheck import DEFAULT_H, check_h, numeric_grads_batched, roundoff_floor, step_errors
 from .heads import HEADS, weighted_mean
 from .network import MLP, ParamViews, forward, loss_and_grads
 from .optim import OPTIMIZERS, SGD, Adam
@@ -424,7 +424,7 @@ def train(
     eval_data: tuple[Any, Any] | None = None,
     eval_every: int = 10,
     gradcheck_every: int = 0,
-    gradcheck_h: float = 1e-5,
+    gradcheck_h: float = DEFAULT_H,
     seed: int | np.random.Generator | None = None,
     on_step: Callable[[StepInfo], None] | None = None,
     opt: SGD | Adam | None = None,
@@ -467,7 +467,7 @@ def train(
     check_positive("alpha", alpha, allow_zero=True)
     check_positive("l1", l1, allow_zero=True)
     if gradcheck_every:
-        check_positive("gradcheck_h", gradcheck_h)
+        check_h(gradcheck_h, "gradcheck_h")
     if opt is None:
         opt = make_optimizer(optimizer, lr, momentum, nesterov)
     test = None
