@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from .core import MLP, gradcheck, train
 from .core.activations import ACTIVATIONS
@@ -20,26 +21,19 @@ USER_ERRORS = (ValueError, TypeError, FloatingPointError, FileNotFoundError, Per
 
 
 class _Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
+    """The study's progress as a tqdm bar on a terminal (ends at 100 %); silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
+        self.bar = tqdm(total=100, disable=not enabled, bar_format="{l_bar}{bar:30}| {elapsed} {postfix}", leave=True)
 
     def __call__(self, msg: str, frac: float) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(round(frac * width))
-        line = (
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {frac * 100:3.0f}% {time.perf_counter() - self.t0:5.1f}s {msg}"
-        )
-        sys.stderr.write(line[:110].ljust(110))
-        sys.stderr.flush()
+        self.bar.set_postfix_str(msg, refresh=False)
+        self.bar.update(max(0, round(100 * frac) - self.bar.n))
 
     def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+        self.bar.set_postfix_str("done", refresh=False)
+        self.bar.update(100 - self.bar.n)
+        self.bar.close()
 
 
 def _formats(text: str) -> tuple[str, ...]:
