@@ -13,10 +13,11 @@
   * ``turning_per_length_deg``: total turning of the normal divided by the length ("is curved").
     For a smooth curve it tends to the mean absolute curvature, for a polygon to the sum of its
     corner angles over its perimeter.
-  * ``corner_share``: the fraction of that turning done in jumps of at least ``corner_deg`` between
-    neighbouring vertices ("has corners"). A smooth curve's normal turns by curvature x spacing
-    between vertices, which vanishes as the grid is refined, so its share tends to 0; at a corner
-    the normal jumps by the corner's angle however fine the grid, so a polygon's share stays 1.
+  * ``corner_share``: the fraction of that turning done in jumps at corners ("has corners"): a
+    jump between neighbouring vertices whose turning per length is at least 5 times the median of its
+    6 neighbours' (:func:`corner_mask`). A smooth curve's normal turns by curvature x spacing between vertices,
+    alike from one vertex to the next, so its share is 0; a polygon's normal is constant along each
+    piece and jumps by the corner's angle however fine the grid, so its share is 1.
   * ``corners`` (how many such jumps), ``largest_corner_deg``, ``mean_corner_deg``;
   * ``pieces`` (ReLU): straight pieces, i.e. changes of linear region along the boundary, plus one
     per open curve; ``curves``: connected pieces of the boundary inside the window;
@@ -135,7 +136,21 @@ def normal_jumps(curve: tuple[Array, Array, bool]) -> tuple[Array, Array]:
     return _angles(n[cur], n[nxt]), 0.5 * (v[cur] + v[nxt])
 
 
-def boundary_measures(net: Any, window: Window, resolution: int = 400, corner_deg: float = 5.0) -> dict[str, float]:
+def corner_mask(jumps: Array, spacing: Array, closed: bool, ratio: float = 5.0, floor_deg: float = 0.1) -> Array:
+    """Which normal jumps are corners. ``jumps`` (radians) and ``spacing`` (distance between the two
+    vertices) per neighbouring pair. A jump is a corner if its turning per length is at least
+    ``ratio`` times the median of its 6 neighbours' (and it exceeds ``floor_deg``, roundoff): along
+    a smooth curve neighbouring turnings per length are alike (the curvature); along a
+    piecewise-straight one they are 0 except at the corners."""
+    k = 3
+    rate = jumps / np.maximum(spacing, 1e-300)
+    padded = np.pad(rate, k, mode="wrap" if closed else "edge")
+    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1)
+    neighbours = np.median(np.delete(win, k, axis=1), axis=1)
+    return np.asarray((rate > ratio * neighbours) & (jumps > np.radians(floor_deg)))
+
+
+def boundary_measures(net: Any, window: Window, resolution: int = 400) -> dict[str, float]:
     """Length, curvature and corners of the p = 0.5 contour of a binary network inside ``window``
     (see the module docstring for each key)."""
     curves = trace_boundary(net, window, resolution)
@@ -151,7 +166,8 @@ def boundary_measures(net: Any, window: Window, resolution: int = 400, corner_de
         if a.shape[0]:
             sharpest = max(sharpest, float(_angles(a, b).max()))
         jumps, _ = normal_jumps(curve)
-        big = jumps >= np.radians(corner_deg)
+        spacing = np.hypot(d[:, 0], d[:, 1])[: jumps.size]
+        big = corner_mask(jumps, spacing, closed) if jumps.size else np.zeros(0, dtype=bool)
         turning += float(jumps.sum())
         corner_turn += float(jumps[big].sum())
         corners += int(big.sum())

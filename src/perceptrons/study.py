@@ -508,7 +508,7 @@ def _relu_tanh_figure(
 ) -> None:
     Xte, yte = circ[1], circ[3]
     k = len(SHOWN_WIDTHS)
-    fig, axs = plt.subplots(2, k + 1, figsize=(4.2 * (k + 1), 8.6))
+    fig, axs = plt.subplots(2, k + 1, figsize=(3.4 * (k + 1), 7.4))
     zoom_net = shown["relu"][SHOWN_WIDTHS[1]]
     cx, cy = _largest_corner(zoom_net, window)
     half = 0.12 * (window[1] - window[0])
