@@ -36,7 +36,7 @@ def report(tmp_path_factory):
 def _get(metrics, key):
     v = metrics
     for part in key.split("."):
-        v = v[part]
+        v = v[int(part)] if isinstance(v, list) else v[part]  # a numeric part indexes a list
     return v
 
 
@@ -131,7 +131,7 @@ def test_html_opens_offline_in_a_real_browser(report):
             page.goto(url, wait_until="load")
             images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.alt.length])")
             figures = page.evaluate(
-                "[...document.querySelectorAll('figure')].map(f => [f.querySelector('img').src.slice(0, 19),"
+                "[...document.querySelectorAll('figure')].map(f => [f.querySelector('img').src.slice(0, 18),"
                 " f.querySelector('figcaption').textContent])"
             )
             eq_widths = page.evaluate(
