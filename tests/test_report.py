@@ -42,7 +42,7 @@ def _get(metrics, key):
 
 def test_files_written_and_location_printed(report):
     out, proc = report
-    for name in ("index.html", "report.pdf", "metrics.json", "blobs_boundary.png", "relu_vs_tanh.png"):
+    for name in ("index.html", "report.pdf", "metrics.json", "blobs_boundary.svg", "relu_vs_tanh.svg"):
         assert (out / name).stat().st_size > 1000, name
     assert str((out / "index.html").resolve()) in proc.stdout
     assert proc.stderr == ""  # not a terminal: no progress bar
@@ -50,7 +50,7 @@ def test_files_written_and_location_printed(report):
 
 def test_files_get_the_umask_permissions(report):
     out, _ = report
-    for name in ("index.html", "report.pdf", "metrics.json", "relu_vs_tanh.png"):
+    for name in ("index.html", "report.pdf", "metrics.json", "relu_vs_tanh.svg"):
         assert (out / name).stat().st_mode & 0o777 == 0o644, name  # what umask 022 gives any new file
 
 

@@ -196,7 +196,9 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perceptrons", description="Perceptrons from scratch: study, train, check.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("report", help="run the course study and write the report (HTML, PDF, PNG, metrics.json)")
+    p = sub.add_parser(
+        "report", help="run the course study and write the report (HTML, PDF, SVG figures, metrics.json)"
+    )
     p.add_argument("--out", default="perceptrons-report", help="output directory (default perceptrons-report/)")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the whole study (default 0)")
     p.add_argument("--quick", action="store_true", help="fewer seeds and steps (for tests)")

@@ -67,12 +67,18 @@ def linear_regions(net: Any, window: Window, resolution: int = 400) -> int:
     if net.activation != "relu" or net.n_layers < 2:
         raise ValueError("linear regions are counted for ReLU networks with at least one hidden layer.")
     _, _, pts = _grid(window, resolution)
-    return int(np.unique(_patterns(net, pts), axis=0).shape[0])
+    return int(np.unique(_pattern_keys(_patterns(net, pts))).shape[0])
+
+
+def _pattern_keys(packed: Array) -> Array:
+    """One hashable scalar per packed pattern row (a 1-D unique is ~10x faster than ``axis=0``)."""
+    rows = np.ascontiguousarray(packed)
+    return rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
 
 
 def region_ids(net: Any, pts: Array) -> Array:
     """(M,) integer id of each point's linear region (its ReLU activation pattern), ids 0, 1, ..."""
-    _, ids = np.unique(_patterns(net, pts), axis=0, return_inverse=True)
+    _, ids = np.unique(_pattern_keys(_patterns(net, pts)), return_inverse=True)
     return np.asarray(ids).ravel()
 
 

@@ -1,6 +1,6 @@
 """Write a :class:`~perceptrons.study_model.Study` as a report: ``index.html`` (self-contained,
 offline, figures and equations as SVG), ``report.pdf`` (typeset by Typst from the same sections:
-title block, contents, page numbers, numbered figures, tables and equations), every figure as PNG,
+title block, contents, page numbers, numbered figures, tables and equations), every figure as SVG,
 and ``metrics.json`` with every number the text quotes.
 
 The equations are written once, in Typst's math syntax: the PDF typesets them in place, the HTML
@@ -135,7 +135,9 @@ def _json_default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
-def _save(fig: Any, fmt: str, dpi: int = 110) -> bytes:
+def _save(fig: Any, fmt: str, dpi: int = 200) -> bytes:
+    """The figure as ``fmt`` bytes; in SVG everything is vector except images and artists marked
+    rasterized (decision-function backgrounds, dense point clouds), embedded at ``dpi``."""
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None)
     return buf.getvalue()
@@ -153,8 +155,8 @@ def write_report(study: Study, out: str | Path, formats: tuple[str, ...] = ("htm
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     svgs = {name: _save(fig, "svg") for name, fig in study.figures.items()}
-    for name, fig in study.figures.items():
-        _atomic_write(out / f"{name}.png", _save(fig, "png"))
+    for name, data in svgs.items():
+        _atomic_write(out / f"{name}.svg", data)
     _atomic_write(out / "metrics.json", json.dumps(study.metrics, indent=2, default=_json_default).encode())
     written["metrics"] = out / "metrics.json"
     if "html" in formats:
