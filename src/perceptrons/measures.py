@@ -14,8 +14,8 @@
     For a smooth curve it tends to the mean absolute curvature, for a polygon to the sum of its
     corner angles over its perimeter.
   * ``corner_share``: the fraction of that turning done in jumps at corners ("has corners"): a
-    jump between neighbouring vertices whose turning per length is at least 5 times the median of its
-    6 neighbours' (:func:`corner_mask`). A smooth curve's normal turns by curvature x spacing between vertices,
+    jump between neighbouring vertices whose turning per length is at least 5 times the second smallest
+    of its 6 neighbours' (:func:`corner_mask`). A smooth curve's normal turns by curvature x spacing between vertices,
     alike from one vertex to the next, so its share is 0; a polygon's normal is constant along each
     piece and jumps by the corner's angle however fine the grid, so its share is 1.
   * ``corners`` (how many such jumps), ``largest_corner_deg``, ``mean_corner_deg``;
@@ -145,14 +145,16 @@ def normal_jumps(curve: tuple[Array, Array, bool]) -> tuple[Array, Array]:
 def corner_mask(jumps: Array, spacing: Array, closed: bool, ratio: float = 5.0, floor_deg: float = 0.1) -> Array:
     """Which normal jumps are corners. ``jumps`` (radians) and ``spacing`` (distance between the two
     vertices) per neighbouring pair. A jump is a corner if its turning per length is at least
-    ``ratio`` times the median of its 6 neighbours' (and it exceeds ``floor_deg``, roundoff): along
+    ``ratio`` times the second smallest of its 6 neighbours' (and it exceeds ``floor_deg``, roundoff): along
     a smooth curve neighbouring turnings per length are alike (the curvature); along a
     piecewise-straight one they are 0 except at the corners."""
     k = 3
     rate = jumps / np.maximum(spacing, 1e-300)
     padded = np.pad(rate, k, mode="wrap" if closed else "edge")
     win = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1)
-    neighbours = np.median(np.delete(win, k, axis=1), axis=1)
+    # the second smallest of the 6 neighbours: alike along a smooth curve, and still 0 next to a
+    # cluster of up to 4 corners along a polygon (the median would not be)
+    neighbours = np.partition(np.delete(win, k, axis=1), 1, axis=1)[:, 1]
     return np.asarray((rate > ratio * neighbours) & (jumps > np.radians(floor_deg)))
 
 

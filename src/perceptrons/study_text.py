@@ -229,6 +229,7 @@ def _lr(study: Study) -> Section:
     s.fig("learning_rates")
     rows = []
     phrases = []
+    best_loss = min(v["final_loss"] for v in d["rates"] if not v["diverged"])
     for i, r in enumerate(LEARNING_RATES):
         k = f"learning_rate.rates.{i}"
         v = d["rates"][i]
@@ -243,6 +244,9 @@ def _lr(study: Study) -> Section:
         elif v["final_loss"] > v["initial_loss"]:
             phrases.append(f"at {r:g} the loss ends above where it started ({q(k + '.initial_loss')} to "
                            f"{q(k + '.final_loss')}): too large")  # fmt: skip
+        elif r > d["best"] and v["final_loss"] > 1.5 * best_loss:
+            phrases.append(f"at {r:g} the final loss is {q(k + '.final_loss')}, more than 1.5 times the best, with "
+                           f"fluctuation {q(k + '.fluctuation', '.2f')}: too large, the steps overshoot")  # fmt: skip
         else:
             phrases.append(
                 f"at {r:g} the final loss is {q(k + '.final_loss')} with fluctuation {q(k + '.fluctuation', '.2f')}"
@@ -255,7 +259,7 @@ def _lr(study: Study) -> Section:
         f"full gradient. At the weights trained with rate 0.1 the full gradient's norm is "
         f"{q('learning_rate.full_grad_norm', '.3g')}, while one sample's gradient differs from it by "
         f"{q('learning_rate.per_sample_grad_rms', '.3g')} (root mean square over the first 300 training samples): the "
-        f"noise is {q('learning_rate.grad_noise_ratio', '.3g')} times the squared signal. The step's noise scales with "
+        f"mean squared deviation is {q('learning_rate.grad_noise_ratio', '.3g')} times the squared norm of the full gradient. The step's noise scales with "
         "the learning rate, which is why the large rates' curves are jagged and why the loss of each step's sample "
         "(the dots in the training figures) says little about the trend.")  # fmt: skip
     return s
@@ -300,9 +304,9 @@ def _shape_of_boundary(study: Study, w: int) -> str:
     elif corners == 0:
         shape = f"{q(k + '.curves.values.0', '.0f')} straight lines without corners"
     else:
-        shape = (f"{q(k + '.pieces.values.0', '.0f')} straight piece{'s' if pieces > 1 else ''} meeting at "
-                 f"{q(k + '.corners.values.0', '.0f')} corner{'s' if corners > 1 else ''} in "
-                 f"{q(k + '.curves.values.0', '.0f')} curve{'s' if curves > 1 else ''}")  # fmt: skip
+        shape = (f"{q(k + '.curves.values.0', '.0f')} curve{'s' if curves > 1 else ''} of "
+                 f"{q(k + '.pieces.values.0', '.0f')} straight piece{'s' if pieces > 1 else ''} (linear regions crossed) "
+                 f"with {q(k + '.corners.values.0', '.0f')} measured corner{'s' if corners > 1 else ''}")  # fmt: skip
     return f"at {w} units, {shape}"
 
 
@@ -341,8 +345,8 @@ def _t7(study: Study) -> Section:
     s.table(_width_table(m, "relu"))
     mid = WIDTHS[1]
     share = m["circles_relu"][str(hi)]["corner_share"]["mean"]
-    s.p(f"Is the boundary smoother with more units? Not in the sense of losing its corners: at every width "
-        f"{'essentially all' if share > 0.9 else 'part'} of the ReLU boundary's turning happens at corners "
+    s.p(f"Is the boundary smoother with more units? Not in the sense of losing its corners: even at {hi} units "
+        f"{'essentially all' if share > 0.95 else 'most' if share > 0.5 else 'only part'} of the ReLU boundary's turning happens at measured corners "
         f"({q(f'circles_relu.{hi}.corner_share.mean', '.2f')} at {hi} units). What changes is their size: the mean "
         f"corner angle goes from {q(f'circles_relu.{mid}.mean_corner_deg.mean', '.1f')}° at {mid} units to "
         f"{q(f'circles_relu.{hi}.mean_corner_deg.mean', '.1f')}° at {hi}, over "
@@ -412,8 +416,9 @@ def _answers(study: Study) -> Section:
         "f' = [h > 0] for ReLU and 1 - h^2 for tanh (section 5).",
         f"Task 6 (the notebook's second 'Task 5'): 16 ReLU units reach {q('moons_relu16.test_accuracy')} on moons "
         "at the same learning rate as the single layer (section 5).",
-        f"Task 7: more units give more linear regions and more, smaller corners; the ReLU boundary never loses its "
-        f"corners ({q(f'circles_relu.{hi}.corner_share.mean', '.2f')} of its turning at corners at {hi} units) (section 7).",
+        f"Task 7: more units give more linear regions and more, smaller corners; the ReLU boundary does not lose "
+        f"its corners ({q(f'circles_relu.{hi}.corner_share.mean', '.2f')} of its turning at measured corners at {hi} units) "
+        "(section 7).",
         f"Task 8: tanh gives a boundary without corners ({q(f'circles_tanh.{hi}.corner_share.mean', '.2f')} of its "
         "turning at corners), though not a less curved one (section 8).",
     ])  # fmt: skip
