@@ -326,6 +326,8 @@ def _learning_rates(study: Study, data: tuple[Any, ...]) -> None:
                 "final_loss": _last(te.loss),
                 "mid_loss": float(np.mean(te.loss[max(0, half - LAST) : half])) if half else te.loss[0],
                 "final_train_accuracy": _last(te.accuracy),
+                # ReLU units off for every training sample: they pass no gradient and never recover
+                "dead_units": int(np.all(data[0] @ run.net.params["W0"] + run.net.params["b0"] <= 0, axis=0).sum()),
                 "fluctuation": float(tail.std() / tail.mean()) if tail.size > 1 and np.isfinite(tail).all() else 0.0,
             }
         )
@@ -364,8 +366,8 @@ def _learning_rates(study: Study, data: tuple[Any, ...]) -> None:
     study.add_figure(
         "learning_rates", fig,
         f"The same 2-16-2 ReLU network, initial weights and sample order, trained on moons at five learning "
-        f"rates (seed {s0}). Look at the slow descent of the smallest rate, the fast but jagged descent "
-        "of the large ones, and any curve that stops (divergence).",
+        f"rates (seed {s0}). Compare how fast and how smoothly each rate's loss falls, and which curves "
+        "stall or stop (divergence).",
         "Two line charts of whole-training-set loss (log scale) and accuracy against step, one line per "
         "learning rate from 0.001 to 10.",
     )  # fmt: skip

@@ -234,7 +234,7 @@ def _lr(study: Study) -> Section:
         k = f"learning_rate.rates.{i}"
         v = d["rates"][i]
         rows.append([f"{r:g}", f"{v['initial_loss']:.3g}", f"{v['mid_loss']:.3g}", f"{v['final_loss']:.3g}",
-                     f"{v['final_train_accuracy']:.3f}", f"{v['fluctuation']:.2f}",
+                     f"{v['final_train_accuracy']:.3f}", f"{v['fluctuation']:.2f}", str(v["dead_units"]),
                      f"at step {v['diverged_at']}" if v["diverged"] else "no"])  # fmt: skip
         if v["diverged"]:
             phrases.append(f"at {r:g} the loss overflowed and training stopped at step {q(k + '.diverged_at', 'd')}")
@@ -244,6 +244,10 @@ def _lr(study: Study) -> Section:
         elif v["final_loss"] > v["initial_loss"]:
             phrases.append(f"at {r:g} the loss ends above where it started ({q(k + '.initial_loss')} to "
                            f"{q(k + '.final_loss')}): too large")  # fmt: skip
+        elif r > d["best"] and v["dead_units"] > 0 and v["fluctuation"] < 0.01:
+            phrases.append(f"at {r:g} training stalls: the loss stays at {q(k + '.final_loss')} and the accuracy at "
+                           f"{q(k + '.final_train_accuracy')}, with {q(k + '.dead_units', 'd')} of the 16 ReLU units off for "
+                           "every training sample (an off unit passes no gradient, so it stays off): too large")  # fmt: skip
         elif r > d["best"] and v["final_loss"] > 1.5 * best_loss:
             phrases.append(f"at {r:g} the final loss is {q(k + '.final_loss')}, more than 1.5 times the best, with "
                            f"fluctuation {q(k + '.fluctuation', '.2f')}: too large, the steps overshoot")  # fmt: skip
@@ -252,16 +256,17 @@ def _lr(study: Study) -> Section:
                 f"at {r:g} the final loss is {q(k + '.final_loss')} with fluctuation {q(k + '.fluctuation', '.2f')}"
             )
     s.table(Table("Learning rates (whole training set)", ["learning rate", "initial loss", "loss half-way",
-                  "final loss", "final accuracy", "fluctuation", "diverged"], rows))  # fmt: skip
+                  "final loss", "final accuracy", "fluctuation", "dead units", "diverged"], rows))  # fmt: skip
     best = d["best"]
     s.p(f"The lowest final loss is reached at learning rate {best:g}. " + "; ".join(phrases).capitalize() + ".")
     s.p(f"Why per-sample SGD is noisy: each step follows one sample's gradient, an unbiased but noisy estimate of the "
         f"full gradient. At the weights trained with rate 0.1 the full gradient's norm is "
         f"{q('learning_rate.full_grad_norm', '.3g')}, while one sample's gradient differs from it by "
         f"{q('learning_rate.per_sample_grad_rms', '.3g')} (root mean square over the first 300 training samples): the "
-        f"mean squared deviation is {q('learning_rate.grad_noise_ratio', '.3g')} times the squared norm of the full gradient. The step's noise scales with "
-        "the learning rate, which is why the large rates' curves are jagged and why the loss of each step's sample "
-        "(the dots in the training figures) says little about the trend.")  # fmt: skip
+        f"mean squared deviation is {q('learning_rate.grad_noise_ratio', '.3g')} times the squared norm of the full gradient. Each step moves the "
+        "weights by the learning rate times one sample's gradient, so this deviation, times the rate, is the noise "
+        "of a step; the fluctuation column shows what it does to the whole-training-set loss, and the loss of each "
+        "step's sample (the dots in the training figures) says little about the trend.")  # fmt: skip
     return s
 
 
