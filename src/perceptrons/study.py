@@ -242,6 +242,7 @@ def _moons(study: Study) -> tuple[dict[str, _Run], tuple[Any, ...]]:
             "test_accuracy": float(np.mean(tests)), "test_accuracy_sd": _mean_sd(tests)["sd"],
             "train_accuracy": float(np.mean(trains)), "train_accuracy_sd": _mean_sd(trains)["sd"],
             "test_minus_train": float(np.mean(tests) - np.mean(trains)),
+            "test_se": float(np.sqrt(np.mean(tests) * (1 - np.mean(tests)) / len(data[3]))),
         }  # fmt: skip
     m = study.metrics
     m["moons_relu16"]["gain_over_linear"] = m["moons_relu16"]["test_accuracy"] - m["moons_linear"]["test_accuracy"]

@@ -166,11 +166,17 @@ def _t5(study: Study) -> Section:
 
 def _test_vs_train(study: Study, key: str) -> str:
     d = study.metrics[key]
-    if d["test_minus_train"] > 0:
-        return (f"; its test accuracy is above its training accuracy (by {study.q(key + '.test_minus_train')}), "
-                "which happens on a 250-point test set by chance: the two differ by less than the sampling noise "
-                "of either (about 0.02 for 250 points)")  # fmt: skip
-    return ""
+    q = study.q
+    if d["test_minus_train"] <= 0:
+        return ""
+    noise = (
+        "less than the test accuracy's standard error"
+        if d["test_minus_train"] < d["test_se"]
+        else "more than the test accuracy's standard error"
+    )
+    return (f"; its test accuracy is above its training accuracy, by {q(key + '.test_minus_train')}, {noise} "
+            f"({q(key + '.test_se')} = sqrt(a (1 - a) / n) for {study.metrics['moons']['n_test']} test points): "
+            "a test set this small can be a little easier than the training set by chance")  # fmt: skip
 
 
 def _q3(study: Study) -> Section:
@@ -258,7 +264,7 @@ def _lr(study: Study) -> Section:
     s.table(Table("Learning rates (whole training set)", ["learning rate", "initial loss", "loss half-way",
                   "final loss", "final accuracy", "fluctuation", "dead units", "diverged"], rows))  # fmt: skip
     best = d["best"]
-    s.p(f"The lowest final loss is reached at learning rate {best:g}. " + "; ".join(phrases).capitalize() + ".")
+    s.p(f"The lowest final loss is reached at learning rate {best:g}. " + _sentence("; ".join(phrases)))
     s.p(f"Why per-sample SGD is noisy: each step follows one sample's gradient, an unbiased but noisy estimate of the "
         f"full gradient. At the weights trained with rate 0.1 the full gradient's norm is "
         f"{q('learning_rate.full_grad_norm', '.3g')}, while one sample's gradient differs from it by "
@@ -268,6 +274,11 @@ def _lr(study: Study) -> Section:
         "of a step; the fluctuation column shows what it does to the whole-training-set loss, and the loss of each "
         "step's sample (the dots in the training figures) says little about the trend.")  # fmt: skip
     return s
+
+
+def _sentence(text: str) -> str:
+    """``text`` with its first letter capitalised (str.capitalize would lower-case "ReLU") and a full stop."""
+    return text[:1].upper() + text[1:] + "."
 
 
 def _curve_shape(study: Study, act: str, key: str, what: str, fmt: str = ".3f") -> str:
@@ -345,7 +356,8 @@ def _t7(study: Study) -> Section:
         f"most 1 + H + H(H-1)/2 linear regions. In view there are {q(f'circles_relu.{lo}.regions.mean', '.1f')} regions at "
         f"{lo} units (bound {q(f'circles_relu.{lo}.region_bound.mean', '.0f')}) and "
         f"{q(f'circles_relu.{hi}.regions.mean', '.1f')} at {hi} (bound {q(f'circles_relu.{hi}.region_bound.mean', '.0f')}): "
-        "the count grows with H but stays below the bound, because many crossings lie outside the data's window.")  # fmt: skip
+        "the count grows with H and stays below the bound, which counts every crossing of the H lines in the whole "
+        "plane, while only part of the plane is in view.")  # fmt: skip
     s.fig("circles_measures")
     s.table(_width_table(m, "relu"))
     mid = WIDTHS[1]
@@ -387,7 +399,8 @@ def _t8(study: Study) -> Section:
         "region, so its boundary is straight between corners. "
         f"Smooth is not the same as less curved: the tanh boundary turns {q(f'circles_tanh.{hi}.turning_per_length_deg.mean', '.0f')}° "
         f"per unit length against {q(f'circles_relu.{hi}.turning_per_length_deg.mean', '.0f')}° for ReLU, "
-        + ("more, " if more_curved else "less, ")
+        + ("about as much, " if abs(t["turning_per_length_deg"]["mean"] / max(r["turning_per_length_deg"]["mean"], 1e-12) - 1) < 0.05
+           else "more, " if more_curved else "less, ")
         + "spread along the curve instead of concentrated at corners. "
         + (
             "Both the corner share and the corner angles (tables) say that tanh has no corners; the polyline's "
