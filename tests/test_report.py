@@ -148,3 +148,18 @@ def test_html_opens_offline_in_a_real_browser(report):
         assert src == "data:image/svg+xml"  # vector figures
         assert caption.startswith(f"Figure {i + 1}.")
     assert len(eq_widths) >= 8 and min(eq_widths) > 100
+
+
+def test_progress_bar_ends_at_100_percent_and_is_silent_when_disabled(capsys):
+    from perceptrons.cli import _Progress
+
+    bar = _Progress(True)
+    bar("circles", 0.42)
+    bar("writing", 0.96)
+    bar.done()
+    shown = capsys.readouterr().err.split("\r")[-1]
+    assert shown.lstrip().startswith("100%") and "done" in shown
+    quiet = _Progress(False)
+    quiet("circles", 0.5)
+    quiet.done()
+    assert capsys.readouterr().err == ""
