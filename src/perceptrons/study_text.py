@@ -434,11 +434,12 @@ def _answers(study: Study) -> Section:
         "f' = [h > 0] for ReLU and 1 - h^2 for tanh (section 5).",
         f"Task 6 (the notebook's second 'Task 5'): 16 ReLU units reach {q('moons_relu16.test_accuracy')} on moons "
         "at the same learning rate as the single layer (section 5).",
-        f"Task 7: more units give more linear regions and more, smaller corners; the ReLU boundary does not lose "
-        f"its corners ({q(f'circles_relu.{hi}.corner_share.mean', '.2f')} of its turning at measured corners at {hi} units) "
+        f"Task 7: more units give more linear regions and more, smaller corners; at {hi} units "
+        f"{q(f'circles_relu.{hi}.corner_share.mean', '.2f')} of the ReLU boundary's turning is at measured corners "
         "(section 7).",
-        f"Task 8: tanh gives a boundary without corners ({q(f'circles_tanh.{hi}.corner_share.mean', '.2f')} of its "
-        "turning at corners), though not a less curved one (section 8).",
+        f"Task 8: at {hi} units {q(f'circles_tanh.{hi}.corner_share.mean', '.2f')} of the tanh boundary's turning is at "
+        f"corners, and it turns {q(f'circles_tanh.{hi}.turning_per_length_deg.mean', '.0f')}° per unit length against "
+        f"{q(f'circles_relu.{hi}.turning_per_length_deg.mean', '.0f')}° for ReLU (section 8).",
     ])  # fmt: skip
     return s
 
@@ -462,8 +463,6 @@ def _mistakes(study: Study) -> Section:
         "the report states every shape and numbers the second 'Task 5' as Task 6.",
         "The global NumPy seed is set inside the training functions: the package passes explicit seeds and "
         "Generators, so the same seed gives the same result bit for bit.",
-        "The widths are compared after 1000 steps whether trained or not: the report trains each to a loss plateau "
-        "and flags any run stopped by the epoch cap.",
     ])  # fmt: skip
     return s
 
