@@ -18,11 +18,12 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def _run_report(out: Path, seed: int) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "perceptrons", "report", "--quick", "--seed", str(seed), "--out", str(out)],
+        ["sh", "-c", 'umask 022 && exec "$0" -m perceptrons report --quick --seed "$1" --out "$2"', sys.executable,
+         str(seed), str(out)],
         capture_output=True,
         text=True,
         check=True,
-    )
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +36,22 @@ def report(tmp_path_factory):
 def _get(metrics, key):
     v = metrics
     for part in key.split("."):
-        v = v[part]
+        v = v[int(part)] if isinstance(v, list) else v[part]  # a numeric part indexes a list
     return v
 
 
 def test_files_written_and_location_printed(report):
     out, proc = report
-    for name in ("index.html", "report.pdf", "metrics.json", "blobs_boundary.png", "relu_vs_tanh.png"):
+    for name in ("index.html", "report.pdf", "metrics.json", "blobs_boundary.svg", "relu_vs_tanh.svg"):
         assert (out / name).stat().st_size > 1000, name
     assert str((out / "index.html").resolve()) in proc.stdout
     assert proc.stderr == ""  # not a terminal: no progress bar
+
+
+def test_files_get_the_umask_permissions(report):
+    out, _ = report
+    for name in ("index.html", "report.pdf", "metrics.json", "relu_vs_tanh.svg"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name  # what umask 022 gives any new file
 
 
 def test_every_quoted_number_is_in_metrics(report):
@@ -71,17 +78,25 @@ def test_plausibility_of_the_study(report):
     assert relu["50"]["test_accuracy"]["mean"] > relu["2"]["test_accuracy"]["mean"]
     regions = [relu[str(w)]["regions"]["mean"] for w in (2, 5, 10, 15, 20, 50)]
     assert regions == sorted(regions) and regions[-1] > regions[0]
+    for w in (2, 5, 10, 15, 20, 50):  # at most 1 + H + H(H-1)/2 regions for H lines
+        assert relu[str(w)]["regions"]["mean"] <= 1 + w + w * (w - 1) // 2
+    tanh = m["circles_tanh"]
+    assert all(tanh[str(w)]["corner_share"]["mean"] == 0.0 for w in (5, 50))  # tanh is smooth
+    assert relu["50"]["corner_share"]["mean"] > 0.9  # a ReLU boundary turns only at corners
+    assert m["moons_linear"]["lr"] == m["moons_relu16"]["lr"]  # compared at one learning rate
     assert all(g["passed"] for k, g in m["gradcheck"].items() if isinstance(g, dict))
 
 
-def test_pdf_has_a_page_per_section(report):
+def test_pdf_is_typeset_with_every_section(report):
     out, _ = report
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
+    assert b"Typst" in pdf  # typeset by the Typst compiler, not drawn by matplotlib
     html = (out / "index.html").read_text()
     sections = html.count("<section id=")
-    assert sections == 7
-    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= sections
+    assert sections == 10
+    pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
+    assert sections // 2 <= pages <= 40
 
 
 def test_other_seed_gives_other_numbers(report, tmp_path):
@@ -114,15 +129,37 @@ def test_html_opens_offline_in_a_real_browser(report):
             page.on("request", lambda r: requests.append(r.url))
             page.on("requestfailed", lambda r: failed.append(r.url))
             page.goto(url, wait_until="load")
-            images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth])")
-            maths = page.evaluate("document.querySelectorAll('math').length")
-            math_width = page.evaluate(
-                "Math.max(...[...document.querySelectorAll('math')].map(m => m.getBoundingClientRect().width))"
+            images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.alt.length])")
+            figures = page.evaluate(
+                "[...document.querySelectorAll('figure')].map(f => [f.querySelector('img').src.slice(0, 18),"
+                " f.querySelector('figcaption').textContent])"
+            )
+            eq_widths = page.evaluate(
+                "[...document.querySelectorAll('.eq img')].map(i => i.getBoundingClientRect().width)"
             )
             browser.close()
     finally:
         server.shutdown()
     assert failed == []
     assert all(u == url or u.startswith("data:") for u in requests), requests
-    assert len(images) >= 10 and all(ok and w > 100 for ok, w in images)
-    assert maths >= 8 and math_width > 100
+    assert len(images) >= 10 and all(ok and w > 100 and alt > 20 for ok, w, alt in images)
+    assert len(figures) >= 12
+    for i, (src, caption) in enumerate(figures):
+        assert src == "data:image/svg+xml"  # vector figures
+        assert caption.startswith(f"Figure {i + 1}.")
+    assert len(eq_widths) >= 8 and min(eq_widths) > 100
+
+
+def test_progress_bar_ends_at_100_percent_and_is_silent_when_disabled(capsys):
+    from perceptrons.cli import _Progress
+
+    bar = _Progress(True)
+    bar("circles", 0.42)
+    bar("writing", 0.96)
+    bar.done()
+    shown = capsys.readouterr().err.split("\r")[-1]
+    assert shown.lstrip().startswith("100%") and "done" in shown
+    quiet = _Progress(False)
+    quiet("circles", 0.5)
+    quiet.done()
+    assert capsys.readouterr().err == ""

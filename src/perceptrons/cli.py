@@ -9,9 +9,10 @@ import argparse
 import os
 import runpy
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from .core import MLP, gradcheck, train
 from .core.activations import ACTIVATIONS
@@ -23,26 +24,19 @@ USER_ERRORS = (ValueError, TypeError, FloatingPointError, FileNotFoundError, Per
 
 
 class _Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
+    """The study's progress as a tqdm bar on a terminal (ends at 100 %); silent otherwise."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
+        self.bar = tqdm(total=100, disable=not enabled, bar_format="{l_bar}{bar:30}| {elapsed} {postfix}", leave=True)
 
     def __call__(self, msg: str, frac: float) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(round(frac * width))
-        line = (
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {frac * 100:3.0f}% {time.perf_counter() - self.t0:5.1f}s {msg}"
-        )
-        sys.stderr.write(line[:110].ljust(110))
-        sys.stderr.flush()
+        self.bar.set_postfix_str(msg, refresh=False)
+        self.bar.update(max(0, round(100 * frac) - self.bar.n))
 
     def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+        self.bar.set_postfix_str("done", refresh=False)
+        self.bar.update(100 - self.bar.n)
+        self.bar.close()
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -287,7 +281,9 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perceptrons", description="Perceptrons from scratch: study, train, check.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("report", help="run the course study and write the report (HTML, PDF, PNG, metrics.json)")
+    p = sub.add_parser(
+        "report", help="run the course study and write the report (HTML, PDF, SVG figures, metrics.json)"
+    )
     p.add_argument("--out", default="perceptrons-report", help="output directory (default perceptrons-report/)")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the whole study (default 0)")
     p.add_argument("--quick", action="store_true", help="fewer seeds and steps (for tests)")

@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import NDArray
@@ -59,12 +61,47 @@ def decision_grid(
     return xs, ys, P.reshape(resolution, resolution, -1)
 
 
+def class_margins(P: Array) -> Array:
+    """(R, R, C) ``log p_c - max_{k != c} log p_k``: positive where class c wins. The zero level
+    of each is the class-boundary set (for two classes, the p = 0.5 contour)."""
+    logp = np.log(np.clip(P, 1e-300, None))
+    out = np.empty_like(logp)
+    for c in range(P.shape[2]):
+        others = np.delete(logp, c, axis=2)
+        out[..., c] = logp[..., c] - others.max(axis=2)
+    return out
+
+
+def confidence_colours(P: Array, strength: float = 0.55) -> Array:
+    """(R, R, 3): the winning class's colour, faded to white where the model is unsure.
+
+    The fade is ``(p_max - 1/C) / (1 - 1/C)``: 0 where every class is equally likely, 1 where one
+    class has all the probability; uncertain regions are white, not a muddy blend of colours.
+    """
+    C = P.shape[2]
+    cols = np.array([to_rgb(COLORS[c % len(COLORS)]) for c in range(C)])
+    win = P.argmax(axis=2)
+    sure = (P.max(axis=2) - 1.0 / C) / max(1.0 - 1.0 / C, 1e-12)
+    return np.asarray(1.0 - strength * sure[..., None] * (1.0 - cols[win]))
+
+
+def plot_points(ax: Axes, X: Array, y: Array, size: float = 16) -> list[Line2D]:
+    """Scatter the points with one colour and marker per class; returns legend handles."""
+    handles = []
+    for c in np.unique(y).astype(int):
+        m = y == c
+        colour, marker = COLORS[c % len(COLORS)], MARKERS[c % len(MARKERS)]
+        ax.scatter(X[m, 0], X[m, 1], s=size, c=colour, marker=marker, edgecolors="k", linewidths=0.4)
+        handles.append(Line2D([], [], ls="", marker=marker, mfc=colour, mec="k", label=f"class {c}"))
+    return handles
+
+
 def plot_decision_boundary(
     model: Any,
     X: Array,
     y: Array,
     ax: Axes | None = None,
-    resolution: int = 200,
+    resolution: int = 400,
     title: str | None = None,
     window: tuple[float, float, float, float] | None = None,
     class_names: Sequence[str] | None = None,
@@ -72,9 +109,11 @@ def plot_decision_boundary(
 ) -> Axes:
     """Decision function of ``model`` over 2-D data, any number of classes.
 
-    Each pixel's colour is the probability-weighted blend of the class colours (pale where the
-    model is unsure); a black line marks where the most probable class changes; points are drawn
-    with one marker and colour per class. Returns the axes.
+    The background is the winning class's colour faded to white where the model is unsure; the
+    black line is the class-boundary set, the zero level of ``log p_c - max_{k != c} log p_k``
+    (the p = 0.5 contour for two classes) on a ``resolution``^2 grid, linearly interpolated, so it
+    follows a smooth boundary smoothly and a ReLU network's straight pieces straight; points are
+    drawn with one marker and colour per class. The legend goes under the axes, off the data.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
@@ -85,36 +124,32 @@ def plot_decision_boundary(
     window = window or window_of(X)
     xs, ys, P = decision_grid(model, window, resolution)
     C = P.shape[2]
-    cols = np.array([matplotlib_rgb(COLORS[c % len(COLORS)]) for c in range(C)])
-    rgb = P @ cols  # (R, R, 3): blended colour
-    rgb = 1.0 - 0.55 * (1.0 - rgb)  # lighten so the points stay visible
-    ax.imshow(rgb, extent=window, origin="lower", aspect="auto", interpolation="bilinear")
-    labels = P.argmax(axis=2)
-    if C > 1 and labels.min() != labels.max():
-        ax.contour(xs, ys, labels, levels=np.arange(C - 1) + 0.5, colors="k", linewidths=1.0)
-    names = list(class_names) if class_names is not None else [f"class {c}" for c in range(C)]
-    handles = []
-    for c in range(C):
-        m = y == c
-        colour = COLORS[c % len(COLORS)]
-        ax.scatter(X[m, 0], X[m, 1], s=18, c=colour, marker=MARKERS[c % len(MARKERS)], edgecolors="k", linewidths=0.4)
-        handles.append(Line2D([], [], ls="", marker=MARKERS[c % len(MARKERS)], mfc=colour, mec="k", label=names[c]))
-    handles.append(Line2D([], [], color="k", lw=1.0, label="decision boundary"))
+    ax.imshow(confidence_colours(P), extent=window, origin="lower", aspect="auto", interpolation="bilinear")
+    margins = class_margins(P)
+    for c in range(C if C > 2 else 1):
+        if margins[..., c].min() < 0 < margins[..., c].max():
+            ax.contour(xs, ys, margins[..., c], levels=[0.0], colors="k", linewidths=1.1)
+    handles = plot_points(ax, X, y)
+    if class_names is not None:
+        for h, name in zip(handles, class_names):
+            h.set_label(name)
+    handles.append(Line2D([], [], color="k", lw=1.1, label="decision boundary (p = 0.5)" if C == 2 else "boundary"))
     ax.set_xlim(window[0], window[1])
     ax.set_ylim(window[2], window[3])
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9)
     if legend:
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncol=len(handles),
+            fontsize=7,
+            frameon=False,
+        )
     return ax
-
-
-def matplotlib_rgb(colour: str) -> tuple[float, float, float]:
-    from matplotlib.colors import to_rgb
-
-    return to_rgb(colour)
 
 
 def moving_average(values: Array, window: int) -> Array:
@@ -126,29 +161,82 @@ def moving_average(values: Array, window: int) -> Array:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
-def plot_history(hist: Any, axes: Sequence[Axes] | None = None, window: int = 50, title: str = "") -> Figure:
-    """Loss per step with its moving average, and running train accuracy with test accuracy."""
+@dataclass
+class TrainEval:
+    """The full training set evaluated during training, on the same steps as the test set:
+    ``steps`` (after whose update), ``accuracy`` and ``loss`` there."""
+
+    steps: list[int] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+
+
+def _legend_below(ax: Axes, ncol: int = 2) -> None:
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, fontsize=7.5, frameon=False)
+
+
+def plot_history(
+    hist: Any,
+    axes: Sequence[Axes] | None = None,
+    window: int = 50,
+    title: str = "",
+    train_eval: TrainEval | None = None,
+) -> Figure:
+    """Loss and accuracy during training.
+
+    Left: each step's batch loss as faint dots on a log axis (so spikes do not flatten the rest),
+    its trailing moving average drawn from step ``window`` on (a full window, not an expanding one),
+    and the full training-set loss if ``train_eval`` is given. Right: the full training-set accuracy
+    (``train_eval``) and the test accuracy, both measured after the same steps; without
+    ``train_eval`` the running accuracy over all steps so far, labelled as such. Legends go under
+    the axes, off the data.
+    """
     if axes is None:
-        fig, axs = plt.subplots(1, 2, figsize=(10, 3.6))
+        fig, axs = plt.subplots(1, 2, figsize=(10, 3.8))
     else:
         axs = list(axes)
         fig = axs[0].figure
     steps = np.arange(1, hist.steps + 1)
     a0, a1 = axs[0], axs[1]
-    a0.plot(steps, hist.loss, lw=0.6, alpha=0.45, color="C0", label="loss of each step's batch")
-    a0.plot(steps, moving_average(hist.loss, window), lw=1.8, color="C3", label=f"moving average ({window} steps)")
+    loss = np.asarray(hist.loss, dtype=float)
+    floor = max(1e-4, float(np.percentile(loss, 1)) / 2) if loss.size else 1e-4
+    a0.plot(
+        steps,
+        np.maximum(loss, floor),
+        ls="",
+        marker=".",
+        ms=1.5,
+        alpha=0.25,
+        color="C0",
+        label=f"loss of each step's batch (clipped at {floor:.0e})",
+    )
+    if hist.steps >= window:
+        a0.plot(
+            steps[window - 1 :],
+            moving_average(loss, window)[window - 1 :],
+            lw=1.8,
+            color="C3",
+            label=f"moving average of the last {window} steps",
+        )
+    if train_eval is not None and train_eval.steps:
+        a0.plot(train_eval.steps, train_eval.loss, lw=1.2, color="k", label="loss on the whole training set")
+    a0.set_yscale("log")
+    a0.set_ylim(bottom=floor)
     a0.set_xlabel("step (SGD update)")
-    a0.set_ylabel("cross-entropy loss")
-    a0.set_title(f"{title}: training loss" if title else "training loss")
-    a0.legend(fontsize=8)
-    a1.plot(steps, hist.running_accuracy, color="C0", label="running train accuracy")
+    a0.set_ylabel("cross-entropy loss (log scale)")
+    a0.set_title(f"{title}: loss" if title else "loss", fontsize=10)
+    _legend_below(a0, 2)
+    if train_eval is not None and train_eval.steps:
+        a1.plot(train_eval.steps, train_eval.accuracy, color="k", lw=1.2, label="accuracy on the whole training set")
+    else:
+        a1.plot(steps, hist.running_accuracy, color="C0", label="running train accuracy (all steps so far)")
     if hist.test_accuracy:
-        a1.plot(hist.test_steps, hist.test_accuracy, color="C2", marker=".", ms=3, label="test accuracy")
+        a1.plot(hist.test_steps, hist.test_accuracy, color="C2", lw=1.2, label="test accuracy")
     a1.set_ylim(-0.02, 1.02)
     a1.set_xlabel("step (SGD update)")
     a1.set_ylabel("accuracy")
-    a1.set_title(f"{title}: accuracy" if title else "accuracy")
-    a1.legend(fontsize=8, loc="lower right")
+    a1.set_title(f"{title}: accuracy" if title else "accuracy", fontsize=10)
+    _legend_below(a1, 2)
     fig.tight_layout()
     return fig  # type: ignore[no-any-return]
 
@@ -205,14 +293,16 @@ def plot_boundary_grid(
     y: Array,
     titles: Sequence[str],
     ncols: int = 3,
-    resolution: int = 150,
+    resolution: int = 300,
     suptitle: str = "",
+    window: tuple[float, float, float, float] | None = None,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Decision boundaries of several models on the same data and window, in a grid."""
     n = len(models)
     nrows = -(-n // ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.5 * nrows), squeeze=False)
-    window = window_of(np.asarray(X, dtype=float))
+    fig, axs = plt.subplots(nrows, ncols, figsize=figsize or (3.6 * ncols, 3.5 * nrows + 0.4), squeeze=False)
+    window = window or window_of(np.asarray(X, dtype=float))
     for i, ax in enumerate(axs.flat):
         if i < n:
             plot_decision_boundary(
@@ -224,3 +314,38 @@ def plot_boundary_grid(
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig  # type: ignore[no-any-return]
+
+
+def plot_linear_regions(
+    ax: Axes,
+    ids: Array,
+    W: Array,
+    b: Array,
+    X: Array,
+    y: Array,
+    window: tuple[float, float, float, float],
+    title: str = "",
+) -> None:
+    """The linear regions of a one-hidden-layer ReLU network and the lines that cut them.
+
+    ``ids`` (R, R): each grid point's region id over ``window`` (row i at the i-th y); ``W`` (2, H),
+    ``b`` (H,): the hidden layer, whose unit j switches on the line ``W[:, j] . x + b[j] = 0``.
+    """
+    n = int(ids.max()) + 1
+    rng = np.random.default_rng(0)  # fixed colours: a region's colour carries no meaning
+    palette = 0.55 + 0.45 * rng.random((n, 3))
+    ax.imshow(palette[ids], extent=window, origin="lower", aspect="auto", interpolation="nearest")
+    xs = np.linspace(window[0], window[1], 2)
+    for j in range(W.shape[1]):
+        w0, w1 = W[0, j], W[1, j]
+        if abs(w1) > abs(w0):
+            ax.plot(xs, -(w0 * xs + b[j]) / w1, color="k", lw=0.8)
+        else:
+            ys = np.array(window[2:])
+            ax.plot(-(w1 * ys + b[j]) / w0, ys, color="k", lw=0.8)
+    plot_points(ax, X, y, size=9)
+    ax.set_xlim(window[0], window[1])
+    ax.set_ylim(window[2], window[3])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title, fontsize=9)

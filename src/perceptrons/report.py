@@ -1,6 +1,11 @@
-"""Write a :class:`~perceptrons.study.Study` as a report: ``index.html`` (self-contained, offline),
-``report.pdf`` (a page per section, then a page per figure), every figure as PNG, and
-``metrics.json`` with every number the text quotes."""
+"""Write a :class:`~perceptrons.study_model.Study` as a report: ``index.html`` (self-contained,
+offline, figures and equations as SVG), ``report.pdf`` (typeset by Typst from the same sections:
+title block, contents, page numbers, numbered figures, tables and equations), every figure as SVG,
+and ``metrics.json`` with every number the text quotes.
+
+The equations are written once, in Typst's math syntax: the PDF typesets them in place, the HTML
+shows them as SVG rendered by the same compiler (with the plain-text form as alt text).
+"""
 
 from __future__ import annotations
 
@@ -9,103 +14,77 @@ import html
 import io
 import json
 import re
-import textwrap
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.backends.backend_pdf import PdfPages
+import typst
 
 from . import __version__
 from .io import replace_dir
-from .study import Study
+from .study_model import Eq, Study, Table
 
 _QUOTE = re.compile("\x00([^\x01]*)\x01([^\x02]*)\x02")
-
-# MathML Core renders offline in every current browser; no script, no network.
-_MATH = {
-    "one": [
-        (
-            "Forward",
-            "<mi>z</mi><mo>=</mo><msup><mi>W</mi><mo>⊤</mo></msup><mi>x</mi><mo>+</mo><mi>b</mi><mo>,</mo>"
-            "<mspace width='1em'/><mi>p</mi><mo>=</mo><mi>softmax</mi><mo>(</mo><mi>z</mi><mo>)</mo><mo>,</mo>"
-            "<mspace width='1em'/><mi>L</mi><mo>=</mo><mo>−</mo><mi>log</mi><msub><mi>p</mi><mi>y</mi></msub>"
-            "<mo>=</mo><mi>log</mi><munder><mo>∑</mo><mi>k</mi></munder><msup><mi>e</mi><msub><mi>z</mi><mi>k</mi></msub>"
-            "</msup><mo>−</mo><msub><mi>z</mi><mi>y</mi></msub>",
-        ),
-        (
-            "Logits",
-            "<mfrac><mrow><mo>∂</mo><mi>L</mi></mrow><mrow><mo>∂</mo><msub><mi>z</mi><mi>k</mi></msub></mrow>"
-            "</mfrac><mo>=</mo><msub><mi>p</mi><mi>k</mi></msub><mo>−</mo><msub><mn>𝟙</mn><mrow><mi>k</mi><mo>=</mo>"
-            "<mi>y</mi></mrow></msub><mspace width='1em'/><mo>⇒</mo><mspace width='1em'/><mi>δ</mi><mo>=</mo><mi>p</mi>"
-            "<mo>−</mo><msub><mi>e</mi><mi>y</mi></msub>",
-        ),
-        (
-            "One layer",
-            "<msub><mo>∇</mo><mi>W</mi></msub><mi>L</mi><mo>=</mo><mi>x</mi><mspace width='0.2em'/>"
-            "<msup><mi>δ</mi><mo>⊤</mo></msup><mo>,</mo><mspace width='1em'/><msub><mo>∇</mo><mi>b</mi></msub><mi>L</mi>"
-            "<mo>=</mo><mi>δ</mi>",
-        ),
-    ],
-    "relu": [
-        (
-            "Hidden layer",
-            "<mi>h</mi><mo>=</mo><mi>f</mi><mo>(</mo><msubsup><mi>W</mi><mi>h</mi><mo>⊤</mo></msubsup>"
-            "<mi>x</mi><mo>+</mo><msub><mi>b</mi><mi>h</mi></msub><mo>)</mo><mo>,</mo><mspace width='1em'/><mi>z</mi>"
-            "<mo>=</mo><msubsup><mi>W</mi><mi>o</mi><mo>⊤</mo></msubsup><mi>h</mi><mo>+</mo><msub><mi>b</mi><mi>o</mi>"
-            "</msub>",
-        ),
-        (
-            "Output layer",
-            "<msub><mo>∇</mo><msub><mi>W</mi><mi>o</mi></msub></msub><mi>L</mi><mo>=</mo><mi>h</mi>"
-            "<msup><mi>δ</mi><mo>⊤</mo></msup><mo>,</mo><mspace width='1em'/><msub><mo>∇</mo><msub><mi>b</mi><mi>o</mi>"
-            "</msub></msub><mi>L</mi><mo>=</mo><mi>δ</mi>",
-        ),
-        (
-            "ReLU",
-            "<msub><mi>δ</mi><mi>h</mi></msub><mo>=</mo><mo>(</mo><msub><mi>W</mi><mi>o</mi></msub><mi>δ</mi>"
-            "<mo>)</mo><mo>⊙</mo><msub><mn>𝟙</mn><mrow><mi>h</mi><mo>&gt;</mo><mn>0</mn></mrow></msub><mo>,</mo>"
-            "<mspace width='1em'/><msub><mo>∇</mo><msub><mi>W</mi><mi>h</mi></msub></msub><mi>L</mi><mo>=</mo><mi>x</mi>"
-            "<msubsup><mi>δ</mi><mi>h</mi><mo>⊤</mo></msubsup><mo>,</mo><mspace width='1em'/><msub><mo>∇</mo><msub>"
-            "<mi>b</mi><mi>h</mi></msub></msub><mi>L</mi><mo>=</mo><msub><mi>δ</mi><mi>h</mi></msub>",
-        ),
-    ],
-    "tanh": [
-        (
-            "tanh",
-            "<msub><mi>δ</mi><mi>h</mi></msub><mo>=</mo><mo>(</mo><msub><mi>W</mi><mi>o</mi></msub><mi>δ</mi>"
-            "<mo>)</mo><mo>⊙</mo><mo>(</mo><mn>1</mn><mo>−</mo><mi>h</mi><mo>⊙</mo><mi>h</mi><mo>)</mo><mo>,</mo>"
-            "<mspace width='1em'/><mtext>since</mtext><mspace width='0.5em'/><msup><mi>tanh</mi><mo>′</mo></msup>"
-            "<mo>(</mo><mi>a</mi><mo>)</mo><mo>=</mo><mn>1</mn><mo>−</mo><msup><mi>tanh</mi><mn>2</mn></msup><mo>(</mo>"
-            "<mi>a</mi><mo>)</mo><mo>=</mo><mn>1</mn><mo>−</mo><msup><mi>h</mi><mn>2</mn></msup>",
-        ),
-        (
-            "Batch of N rows",
-            "<msub><mo>∇</mo><mi>W</mi></msub><mi>L</mi><mo>=</mo><mfrac><mn>1</mn><mi>N</mi></mfrac>"
-            "<msup><mi>X</mi><mo>⊤</mo></msup><mo>(</mo><mi>P</mi><mo>−</mo><mi>Y</mi><mo>)</mo><mspace width='1em'/>"
-            "<mtext>(the same equations, one sample per row)</mtext>",
-        ),
-    ],
-}
-_MATH_TEXT = [  # the same equations in matplotlib mathtext, for the PDF
-    r"$z = W^\top x + b,\quad p = \mathrm{softmax}(z),\quad L = -\log p_y = \log\sum_k e^{z_k} - z_y$",
-    r"$\partial L/\partial z_k = p_k - 1[k=y] \;\Rightarrow\; \delta = p - e_y,\quad "
-    r"\nabla_W L = x\,\delta^\top,\quad \nabla_b L = \delta$",
-    r"$h = f(W_h^\top x + b_h),\quad z = W_o^\top h + b_o,\quad \nabla_{W_o} L = h\,\delta^\top,\quad "
-    r"\nabla_{b_o} L = \delta$",
-    r"ReLU: $\delta_h = (W_o\delta)\odot 1[h>0],\quad \nabla_{W_h} L = x\,\delta_h^\top,\quad "
-    r"\nabla_{b_h} L = \delta_h$",
-    r"tanh: $\delta_h = (W_o\delta)\odot(1 - h\odot h)$, since $\tanh'(a) = 1 - \tanh^2(a) = 1 - h^2$",
-]
+TITLE = "Perceptrons and backpropagation: the course study"
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.5}h1{margin-bottom:0}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-.setup{background:#f5f7fa;border-left:4px solid #0072B2;padding:.5em 1em}figure{margin:1em 0}img{max-width:100%}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;
+.setup{background:#f5f7fa;border-left:4px solid #0072B2;padding:.5em 1em}figure{margin:1.2em 0}
+figure img{max-width:100%;height:auto}figcaption{font-size:.92em;color:#333;margin-top:.3em}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em}td,th{border:1px solid #ccc;padding:.2em .5em;
 text-align:right}th{background:#eef}caption{text-align:left;font-weight:600;padding:.3em 0}
-.num{font-weight:600;color:#0b4f8a}math{font-size:1.1em}.eq{margin:.6em 0}.meta{color:#666}
+.num{font-weight:600;color:#0b4f8a}.eq{display:flex;align-items:center;margin:.6em 0}.eq img{max-width:92%}
+.eq span{margin-left:auto;color:#555}.meta{color:#666}
+"""
+
+# The PDF's layout; the content comes from content.json (strings are set as text, never parsed as markup).
+_TEMPLATE = r"""
+#let d = json("content.json")
+#set document(title: d.title)
+#set page(paper: "a4", margin: (x: 1.9cm, top: 2cm, bottom: 2.2cm), numbering: "1 of 1",
+  header: context { if counter(page).get().first() > 1 [#set text(8pt, fill: luma(90)); #d.title #h(1fr) seed #d.seed] })
+#set text(size: 10pt)
+#set par(justify: true)
+#set heading(numbering: "1.")
+#set math.equation(numbering: "(1)")
+#show figure.caption: set text(size: 8.5pt)
+#show figure: set block(breakable: false)
+#align(center)[
+  #text(18pt, weight: "bold", d.title) \
+  #v(2pt) #text(10pt)[#d.subtitle] \
+  #v(2pt) #text(9pt, fill: luma(80))[#d.meta]
+]
+#v(6pt)
+#outline(depth: 1, indent: 0pt)
+#for s in d.sections [
+  #heading(level: 1, s.title)
+  #block(fill: luma(244), inset: 7pt, radius: 2pt, width: 100%, text(size: 8.5pt)[#s.setup])
+  #for b in s.blocks {
+    if b.kind == "p" { par[#b.text] }
+    else if b.kind == "eq" { math.equation(block: true, eval(b.math, mode: "math")) }
+    else if b.kind == "fig" { figure(image(b.file, width: b.width * 100%, alt: b.alt), caption: [#b.caption]) }
+    else if b.kind == "table" {
+      figure(kind: table, caption: [#b.caption],
+        text(size: if b.heads.len() > 8 { 6.5pt } else { 8pt },
+          table(columns: b.heads.len(), inset: 3.5pt, align: right,
+            ..b.heads.map(x => strong(x)), ..b.rows.flatten())))
+    }
+    else if b.kind == "list" { list(..b.items.map(x => [#x])) }
+  }
+]
+"""
+
+_EQ_TEMPLATE = r"""
+#set page(width: auto, height: auto, margin: 3pt, fill: none)
+#set text(size: 13pt)
+#let d = json("eqs.json")
+#for (i, e) in d.enumerate() {
+  if i > 0 { pagebreak() }
+  $ #eval(e, mode: "math") $
+}
 """
 
 
@@ -127,18 +106,26 @@ def _html_text(text: str) -> str:
     return "".join(parts)
 
 
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
 def _json_default(o: Any) -> Any:
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     if isinstance(o, np.bool_):
         return bool(o)
     raise TypeError(type(o).__name__)
+
+
+def _save(fig: Any, fmt: str, dpi: int = 200) -> bytes:
+    """The figure as ``fmt`` bytes; in SVG everything is vector except images and artists marked
+    rasterized (decision-function backgrounds, dense point clouds), embedded at ``dpi``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata={"Date": None} if fmt == "svg" else None)
+    return buf.getvalue()
+
+
+def _numbers(study: Study) -> dict[str, int]:
+    """Figure name -> its number, in reading order."""
+    order = [name for s in study.sections for name in s.figures]
+    return {name: i + 1 for i, name in enumerate(order)}
 
 
 def write_report(study: Study, out: str | Path, formats: tuple[str, ...] = ("html", "pdf")) -> dict[str, Path]:
@@ -154,111 +141,134 @@ def write_report(study: Study, out: str | Path, formats: tuple[str, ...] = ("htm
 
 def report_file(name: str) -> bool:
     """Whether a file in an existing report folder is one a report writes (so replacing it loses nothing)."""
-    return name.endswith(".png") or name in ("metrics.json", "index.html", "report.pdf")
+    return name.endswith((".svg", ".png")) or name in ("metrics.json", "index.html", "report.pdf")
 
 
 def _write_files(study: Study, out: Path, formats: tuple[str, ...], written: dict[str, Path]) -> None:
-    pngs = {name: _png(fig) for name, fig in study.figures.items()}
-    for name, data in pngs.items():
-        (out / f"{name}.png").write_bytes(data)
-    metrics_bytes = json.dumps(study.metrics, indent=2, default=_json_default).encode()
-    (out / "metrics.json").write_bytes(metrics_bytes)
+    svgs = {name: _save(fig, "svg") for name, fig in study.figures.items()}
+    for name, data in svgs.items():
+        (out / f"{name}.svg").write_bytes(data)
+    (out / "metrics.json").write_bytes(json.dumps(study.metrics, indent=2, default=_json_default).encode())
     written["metrics"] = out / "metrics.json"
     if "html" in formats:
-        (out / "index.html").write_bytes(_html(study, pngs).encode())
+        (out / "index.html").write_bytes(_html(study, svgs, _equation_svgs(study)).encode())
         written["html"] = out / "index.html"
     if "pdf" in formats:
-        (out / "report.pdf").write_bytes(_pdf(study, pngs))
+        (out / "report.pdf").write_bytes(_pdf(study, svgs))
         written["pdf"] = out / "report.pdf"
 
 
-def _html(study: Study, pngs: dict[str, bytes]) -> str:
+def _equations(study: Study) -> list[Eq]:
+    return [b for s in study.sections for kind, b in s.blocks if kind == "eq"]
+
+
+def _equation_svgs(study: Study) -> list[bytes]:
+    """Every equation of the study rendered to SVG by Typst, in reading order (one compile)."""
+    eqs = _equations(study)
+    if not eqs:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "eqs.json").write_text(json.dumps([e.math for e in eqs]))
+        (root / "eqs.typ").write_text(_EQ_TEMPLATE)
+        pages = typst.compile(str(root / "eqs.typ"), root=str(root), format="svg")
+    return list(pages) if isinstance(pages, list) else [pages]
+
+
+def _meta(study: Study) -> str:
     cfg = study.config
+    return (
+        f"perceptrons {__version__}, seed {cfg.seed}{', quick mode' if cfg.quick else ''}; the whole study ran in "
+        f"{study.metrics['total_time_s']:.1f} s. Every number in the text is measured by this run and stored in "
+        "metrics.json"
+    )
+
+
+def _html_table(t: Table) -> str:
+    h = [f"<table><caption>{html.escape(t.caption)}</caption><tr>"]
+    h += [f"<th>{html.escape(x)}</th>" for x in t.heads]
+    h.append("</tr>")
+    for r in t.rows:
+        h.append("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in r) + "</tr>")
+    h.append("</table>")
+    return "".join(h)
+
+
+def _html(study: Study, svgs: dict[str, bytes], eq_svgs: list[bytes]) -> str:
+    numbers = _numbers(study)
     h = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        "<title>perceptrons: the course study</title>",
+        f"<title>{html.escape(TITLE)}</title>",
         f"<style>{_CSS}</style></head><body>",
-        "<h1>Perceptrons and backpropagation: the course study</h1>",
-        f"<p class='meta'>perceptrons {__version__}, seed {cfg.seed}{', quick mode' if cfg.quick else ''}; "
-        f"the whole study ran in {study.metrics['total_time_s']:.1f} s. Every number in the text is measured by "
-        "this run and stored in <code>metrics.json</code> under the key shown when you hover it.</p>",
+        f"<h1>{html.escape(TITLE)}</h1>",
+        f"<p class='meta'>{html.escape(_meta(study))} under the key shown when you hover it.</p>",
         "<nav><ol>"
         + "".join(f"<li><a href='#{s.key}'>{html.escape(s.title)}</a></li>" for s in study.sections)
         + "</ol></nav>",
     ]
+    n_eq = 0
     for s in study.sections:
         h.append(f"<section id='{s.key}'><h2>{html.escape(s.title)}</h2>")
         h.append(f"<p class='setup'>{html.escape(s.setup)}</p>")
-        if s.key == "gradients":
-            for group, title in (("one", "Single layer"), ("relu", "Hidden layer with ReLU"), ("tanh", "With tanh")):
-                h.append(f"<h3>{title}</h3>")
-                for label, mathml in _MATH[group]:
-                    h.append(f"<div class='eq'>{label}: <math display='block'>{mathml}</math></div>")
-        for t in s.text:
-            h.append(f"<p>{_html_text(t)}</p>")
-        for caption, heads, rows in s.tables:
-            h.append(
-                f"<table><caption>{html.escape(caption)}</caption><tr>"
-                + "".join(f"<th>{html.escape(x)}</th>" for x in heads)
-                + "</tr>"
-            )
-            for r in rows:
-                h.append("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in r) + "</tr>")
-            h.append("</table>")
-        for name in s.figures:
-            b64 = base64.b64encode(pngs[name]).decode()
-            h.append(f"<figure><img alt='{name}' src='data:image/png;base64,{b64}'></figure>")
+        for kind, b in s.blocks:
+            if kind == "p":
+                h.append(f"<p>{_html_text(b)}</p>")
+            elif kind == "eq":
+                src = base64.b64encode(eq_svgs[n_eq]).decode()
+                n_eq += 1
+                h.append(f"<div class='eq'><img alt='{html.escape(b.alt)}' src='data:image/svg+xml;base64,{src}'>"
+                         f"<span>({n_eq})</span></div>")  # fmt: skip
+            elif kind == "fig":
+                caption, alt = study.captions[b]
+                src = base64.b64encode(svgs[b]).decode()
+                h.append(f"<figure id='fig-{b}'><img alt='{html.escape(alt)}' src='data:image/svg+xml;base64,{src}'>"
+                         f"<figcaption><b>Figure {numbers[b]}.</b> {html.escape(caption)}</figcaption></figure>")  # fmt: skip
+            elif kind == "table":
+                h.append(_html_table(b))
+            elif kind == "list":
+                h.append("<ul>" + "".join(f"<li>{_html_text(x)}</li>" for x in b) + "</ul>")
         h.append("</section>")
     h.append("</body></html>")
     return "\n".join(h)
 
 
-def _pdf(study: Study, pngs: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with PdfPages(buf) as pdf:
-        for s in study.sections:
-            fig = plt.figure(figsize=(8.27, 11.69))
-            y = 0.95
-            fig.text(0.07, y, s.title, fontsize=16, weight="bold", va="top")
-            y -= 0.045
-            blocks: list[tuple[str, float, str]] = [(line, 8.5, "sans-serif") for line in textwrap.wrap(s.setup, 105)]
-            blocks.append(("", 8.5, "sans-serif"))
-            if s.key == "gradients":
-                blocks += [(eq, 10, "sans-serif") for eq in _MATH_TEXT] + [("", 8.5, "sans-serif")]
-            for t in s.text:
-                blocks += [(line, 9, "sans-serif") for line in textwrap.wrap(_plain(t), 100)]
-                blocks.append(("", 5, "sans-serif"))
-            for caption, heads, rows in s.tables:
-                table = [heads] + rows
-                widths = [max(len(r[i]) for r in table) for i in range(len(heads))]
-                blocks.append((caption, 8.5, "sans-serif"))
-                for r in table:
-                    blocks.append(("  ".join(c.rjust(w) for c, w in zip(r, widths)), 6.3, "monospace"))
-                blocks.append(("", 6, "sans-serif"))
-            for line, size, family in blocks:
-                fig.text(0.07, y, line, fontsize=size, family=family, va="top")
-                y -= size * 0.0018 + 0.004
-            if s.figures and y > 0.3:  # the section's first figure under its text
-                img = plt.imread(io.BytesIO(pngs[s.figures[0]]))
-                h_frac = min(y - 0.05, 0.86 * img.shape[0] / img.shape[1] * 8.27 / 11.69)
-                ax = fig.add_axes((0.07, y - 0.02 - h_frac, 0.86, h_frac))
-                ax.imshow(img)
-                ax.axis("off")
-                rest = s.figures[1:]
-            else:
-                rest = s.figures
-            pdf.savefig(fig)
-            plt.close(fig)
-            for name in rest:
-                img = plt.imread(io.BytesIO(pngs[name]))
-                fig = plt.figure(figsize=(8.27, 11.69))
-                fig.text(0.07, 0.95, f"{s.title} (continued)", fontsize=13, weight="bold", va="top")
-                ax = fig.add_axes((0.05, 0.1, 0.9, 0.8))
-                ax.imshow(img)
-                ax.axis("off")
-                pdf.savefig(fig)
-                plt.close(fig)
-        d = pdf.infodict()
-        d["Title"] = "perceptrons: the course study"
-    return buf.getvalue()
+def _pdf_content(study: Study, files: dict[str, str]) -> dict[str, Any]:
+    sections = []
+    for s in study.sections:
+        blocks: list[dict[str, Any]] = []
+        for kind, b in s.blocks:
+            if kind == "p":
+                blocks.append({"kind": "p", "text": _plain(b)})
+            elif kind == "eq":
+                blocks.append({"kind": "eq", "math": b.math})
+            elif kind == "fig":
+                caption, alt = study.captions[b]
+                w_in = study.figures[b].get_size_inches()[0]
+                blocks.append({"kind": "fig", "file": files[b], "caption": caption, "alt": alt,
+                               "width": float(min(1.0, w_in / 9.0))})  # fmt: skip
+            elif kind == "table":
+                blocks.append({"kind": "table", "caption": b.caption, "heads": b.heads, "rows": b.rows})
+            elif kind == "list":
+                blocks.append({"kind": "list", "items": [_plain(x) for x in b]})
+        sections.append({"title": s.title, "setup": s.setup, "blocks": blocks})
+    return {
+        "title": TITLE,
+        "subtitle": "Single layer, gradients and their check, hidden units, ReLU against tanh, the learning rate",
+        "meta": _meta(study) + " (the HTML report marks each with its key).",
+        "seed": str(study.config.seed),
+        "sections": sections,
+    }
+
+
+def _pdf(study: Study, svgs: dict[str, bytes]) -> bytes:
+    """Typeset the report with Typst: figures as vector SVG, text and tables from the sections."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = {}
+        for name, data in svgs.items():
+            (root / f"{name}.svg").write_bytes(data)
+            files[name] = f"{name}.svg"
+        (root / "content.json").write_text(json.dumps(_pdf_content(study, files)))
+        (root / "report.typ").write_text(_TEMPLATE)
+        return bytes(typst.compile(str(root / "report.typ"), root=str(root), format="pdf"))

@@ -1,7 +1,10 @@
-"""The course study as experiments that return numbers and figures (no I/O here; see report.py).
+"""The course study as experiments that return numbers, figures and sentences (no I/O; see report.py).
 
 Every number the report's text quotes is stored in ``Study.metrics`` under a dotted key, and every
-sentence of commentary is generated from those numbers (:func:`commentary`).
+sentence of commentary is generated from those numbers. :func:`run_study` is a list of named steps:
+one experiment each (:func:`_blobs`, :func:`_moons`, :func:`_gradient_checks`,
+:func:`_learning_rates`, :func:`_circles`), then the sections (:mod:`perceptrons.study_text`).
+The data types (:class:`Study`, :class:`Section`, ...) live in :mod:`perceptrons.study_model`.
 """
 
 from __future__ import annotations
@@ -13,98 +16,101 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
+from scipy.stats import spearmanr
 
-from .core import MLP, Adam, GradCheckResult, History, gradcheck, train
+from .core import MLP, Adam, History, StepInfo, TrainingDiverged, gradcheck, train
+from .core.network import loss_and_grads
 from .datasets import blobs, circles, moons, train_test_split
-from .measures import boundary_measures, linear_regions
+from .measures import boundary_measures, linear_regions, normal_jumps, region_bound, region_ids, trace_boundary
 from .plotting import (
+    COLORS,
+    TrainEval,
     plot_boundary_grid,
     plot_decision_boundary,
     plot_history,
+    plot_linear_regions,
     window_of,
 )
-
-WIDTHS = (2, 5, 10, 15, 20, 50)
-
-
-@dataclass
-class StudyConfig:
-    """Hyper-parameters of the study; ``quick`` shortens it for tests (same sections, fewer seeds)."""
-
-    seed: int = 0
-    quick: bool = False
-
-    @property
-    def n_seeds(self) -> int:
-        return 2 if self.quick else 3
-
-    @property
-    def moons_steps(self) -> int:
-        return 3000 if self.quick else 5000
-
-    @property
-    def max_epochs(self) -> int:
-        return 200 if self.quick else 400
+from .study_model import (
+    LAST,
+    LEARNING_RATES,
+    REGION_WIDTHS,
+    RESOLUTION,
+    SHOWN_WIDTHS,
+    WIDTHS,
+    Section,
+    Study,
+    StudyConfig,
+)
+from .study_text import build_sections
 
 
 @dataclass
-class Section:
-    key: str
-    title: str
-    setup: str
-    figures: list[str] = field(default_factory=list)
-    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
+class _Run:
+    """One course-protocol run: the network, its history and the whole training set evaluated on
+    the test set's steps."""
+
+    net: MLP
+    hist: History
+    train_eval: TrainEval
+    grad_norms: list[float] = field(default_factory=list)
+    diverged_at: int = 0
 
 
-@dataclass
-class Study:
-    config: StudyConfig
-    metrics: dict[str, Any] = field(default_factory=dict)
-    figures: dict[str, Figure] = field(default_factory=dict)
-    sections: list[Section] = field(default_factory=list)
-    checks: dict[str, GradCheckResult] = field(default_factory=dict)
-
-    def q(self, key: str, fmt: str = ".3f") -> str:
-        """Quote metric ``key`` (dotted path) formatted with ``fmt``; marked up for the HTML."""
-        value = self.metrics
-        for part in key.split("."):
-            value = value[part]
-        return f"\x00{key}\x01{format(value, fmt)}\x02"
-
-
-def _boundary_figure(net: MLP, data: tuple[Any, ...], title: str) -> Figure:
-    """The decision function of ``net`` over the test points of ``data`` = (Xtr, Xte, ytr, yte)."""
-    fig, ax = plt.subplots(figsize=(5.2, 5))
-    plot_decision_boundary(net, data[1], data[3], ax=ax, title=title)
-    return fig  # type: ignore[no-any-return]
-
-
-def _mean_sd(values: list[float]) -> dict[str, float]:
+def _mean_sd(values: list[float]) -> dict[str, Any]:
     a = np.asarray(values, dtype=float)
     return {"mean": float(a.mean()), "sd": float(a.std(ddof=1)) if a.size > 1 else 0.0, "values": a.tolist()}
 
 
 def _course_run(
-    sizes: list[int], activation: str, data: tuple[Any, ...], lr: float, steps: int, seed: int, gradcheck_every: int
-) -> tuple[MLP, History]:
+    sizes: list[int],
+    activation: str,
+    data: tuple[Any, ...],
+    lr: float,
+    steps: int,
+    seed: int,
+    gradcheck_every: int = 0,
+    eval_every: int = 10,
+    record_norms: bool = False,
+) -> _Run:
+    """The notebook's protocol (N(0, 1) init, per-sample SGD, indices drawn with replacement), with
+    the whole training set evaluated after the same steps as the test set (1, 1 + eval_every, ...,
+    and the last), and (``record_norms``) the gradient norm at every step."""
     Xtr, Xte, ytr, yte = data
     net = MLP(sizes, activation=activation, init="normal", seed=seed)
-    hist = train(
-        net,
-        Xtr,
-        ytr,
-        lr=lr,
-        batch_size=1,
-        sampling="replacement",
-        steps=steps,
-        eval_data=(Xte, yte),
-        eval_every=10,
-        gradcheck_every=gradcheck_every,
-        seed=seed + 1,
-    )
-    return net, hist
+    rec = TrainEval()
+    norms: list[float] = []
+
+    rows = np.arange(len(ytr))
+
+    def record(s: int) -> None:  # one forward pass gives both the loss and the accuracy
+        P = net.predict_proba(Xtr)
+        rec.steps.append(s)
+        rec.accuracy.append(float(np.mean(P.argmax(axis=1) == ytr)))
+        rec.loss.append(float(-np.mean(np.log(np.maximum(P[rows, ytr], 1e-300)))))
+
+    def on_step(info: StepInfo) -> None:
+        if record_norms:
+            norms.append(float(np.sqrt(sum(float((g * g).sum()) for g in info.grads.values()))))
+        if info.step >= 2 and (info.step - 2) % eval_every == 0:  # weights after step info.step - 1
+            record(info.step - 1)
+
+    diverged_at = 0
+    try:
+        hist = train(
+            net, Xtr, ytr, lr=lr, batch_size=1, sampling="replacement", steps=steps, eval_data=(Xte, yte),
+            eval_every=eval_every, gradcheck_every=gradcheck_every, seed=seed + 1, on_step=on_step,
+        )  # fmt: skip
+    except TrainingDiverged as exc:
+        hist = exc.history
+        diverged_at = hist.steps + 1
+    if not rec.steps or rec.steps[-1] != hist.steps:
+        record(hist.steps)
+    return _Run(net, hist, rec, norms, diverged_at)
+
+
+def _last(values: list[float]) -> float:
+    return float(np.mean(values[-LAST:]))
 
 
 def train_to_plateau(
@@ -118,11 +124,12 @@ def train_to_plateau(
     check_every: int = 10,
     window: int = 50,
     rel_tol: float = 0.02,
-) -> tuple[int, float]:
+) -> tuple[int, list[float]]:
     """Adam, mini-batches in a seeded order, until the full training loss stops falling.
 
     "Plateau": the loss fell by less than ``rel_tol`` (relative) over the last ``window`` epochs,
-    checked every ``check_every`` epochs; or ``max_epochs`` reached. Returns (epochs, final loss).
+    checked every ``check_every`` epochs; or ``max_epochs`` reached. Returns (epochs, the full
+    training loss at epochs 0, check_every, 2 check_every, ...).
     """
     rng = np.random.default_rng(seed)
     opt = Adam(lr)
@@ -135,419 +142,470 @@ def train_to_plateau(
         losses.append(net.loss(Xtr, ytr))
         if len(losses) > lag and losses[-1 - lag] - losses[-1] < rel_tol * losses[-1 - lag]:
             break
-    return epochs, losses[-1]
+    return epochs, losses
 
 
-def run_study(config: StudyConfig, progress: Callable[[str, float], None] | None = None) -> Study:
-    """Run every experiment of the course study; return numbers, figures and section texts."""
-    study = Study(config)
-    m = study.metrics
-    s0 = config.seed
-    t_start = time.perf_counter()
-    say = progress or (lambda msg, frac: None)
-    m["config"] = {"seed": s0, "quick": config.quick, "n_seeds": config.n_seeds}
+# ----------------------------------------------------------------------------------------------
+# the experiments, one named step each
 
-    # 1. single-layer perceptron on blobs ------------------------------------------------------
-    say("single-layer perceptron on blobs", 0.0)
+
+def _blobs(study: Study) -> tuple[_Run, tuple[Any, ...]]:
+    """Tasks 1-4: the single layer on blobs, gradient-checked at every step."""
+    s0 = study.config.seed
     Xb, yb = blobs(300, k=3, noise=1.0, seed=s0)
-    blob_data = train_test_split(Xb, yb, test_size=0.25, seed=s0)
-    net_b, h_b = _course_run([2, 3], "identity", blob_data, 0.01, 1000, s0, 1)
-    m["blobs"] = {
-        "n_train": len(blob_data[2]),
-        "n_test": len(blob_data[3]),
-        "steps": h_b.steps,
-        "test_accuracy": h_b.test_accuracy[-1],
-        "train_running_accuracy": float(h_b.running_accuracy[-1]),
-        "final_loss_ma50": float(h_b.loss[-50:].mean()),
-        "first_loss_ma50": float(h_b.loss[:50].mean()),
-        "gradcheck_max_rel_error": float(max(h_b.gradcheck_error)),
-        "gradcheck_max_norm_error": float(max(h_b.gradcheck_norm_error)),
-        "time_s": h_b.time_s,
+    data = train_test_split(Xb, yb, test_size=0.25, seed=s0)
+    run = _course_run([2, 3], "identity", data, 0.01, 1000, s0, gradcheck_every=1, record_norms=True)
+    h = run.hist
+    err = np.asarray(h.gradcheck_norm_error)
+    norms = np.asarray(run.grad_norms[: err.size])
+    rho = spearmanr(err, norms).statistic if err.size > 2 else 0.0
+    study.metrics["blobs"] = {
+        "n_train": len(data[2]),
+        "n_test": len(data[3]),
+        "steps": h.steps,
+        "test_accuracy": _last(h.test_accuracy),
+        "train_accuracy": _last(run.train_eval.accuracy),
+        "final_loss_ma50": float(h.loss[-50:].mean()),
+        "first_loss_ma50": float(h.loss[:50].mean()),
+        "gradcheck_max_rel_error": float(max(h.gradcheck_error)),
+        "gradcheck_max_norm_error": float(err.max()),
+        "gradcheck_norm_error_first100": float(err[:100].mean()),
+        "gradcheck_norm_error_last100": float(err[-100:].mean()),
+        "grad_norm_first100": float(norms[:100].mean()),
+        "grad_norm_last100": float(norms[-100:].mean()),
+        "error_vs_grad_norm_spearman": float(rho),
+        "time_s": h.time_s,
     }
-    fig, ax = plt.subplots(figsize=(7, 3.4))
-    ax.semilogy(
-        h_b.gradcheck_steps,
-        np.maximum(h_b.gradcheck_norm_error, 1e-17),
-        lw=0.7,
-        color="C4",
-        label="normwise relative error ||a-n|| / (||a||+||n||)",
-    )
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 4.6), sharex=True, height_ratios=(3, 2))
+    ax.semilogy(h.gradcheck_steps, np.maximum(err, 1e-17), lw=0.6, color="C4",
+                label="normwise relative error ||a - n|| / (||a|| + ||n||)")  # fmt: skip
     ax.axhline(1e-6, color="k", ls="--", lw=0.8, label="tolerance 1e-6")
-    ax.set_xlabel("step (checked before the update, at the step's weights)")
+    ax.set_ylim(top=3e-6)
     ax.set_ylabel("relative error")
-    ax.set_title("Single-layer perceptron on blobs: analytic vs central-difference gradients")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    ax2.semilogy(np.arange(1, norms.size + 1), norms, lw=0.6, color="C7")
+    ax2.set_ylabel("gradient norm ||a||")
+    ax2.set_xlabel("step (checked before the update, at the step's weights)")
     fig.tight_layout()
-    study.figures["blobs_gradcheck"] = fig
-    study.figures["blobs_curves"] = plot_history(h_b, title="Single layer, blobs")
-    study.figures["blobs_boundary"] = _boundary_figure(
-        net_b, blob_data, f"Single layer on blobs (test points), acc {h_b.test_accuracy[-1]:.3f}"
-    )
+    study.add_figure(
+        "blobs_gradcheck", fig,
+        "The gradient check at every step of training on blobs (log scale). Look at the purple error "
+        "against the dashed tolerance (top), and at how it rises as the gradient norm falls (bottom): the "
+        "finite-difference roundoff stays the same size while the gradient it is compared with shrinks.",
+        "Line chart over 1000 steps: the relative gradient error (purple, log scale) stays below the "
+        "dashed 1e-6 tolerance and rises as the gradient norm (lower panel) falls.",
+    )  # fmt: skip
+    study.add_figure(
+        "blobs_curves", plot_history(h, title="Single layer, blobs", train_eval=run.train_eval),
+        "Training the single layer on blobs. Left: the loss of each sample (dots, log scale) scatters "
+        "over orders of magnitude; the 50-step average (red) and the loss on the whole training set "
+        "(black) show the trend. Right: accuracy on the whole training set and on the test set, "
+        "measured after the same steps.",
+        "Two line charts: loss falling over 1000 steps on a log scale, and training and test accuracy "
+        "rising quickly towards 1.",
+    )  # fmt: skip
+    fig, ax = plt.subplots(figsize=(5.2, 5.4))
+    plot_decision_boundary(run.net, data[1], data[3], ax=ax,
+                           title=f"Single layer on blobs (test points), accuracy {h.test_accuracy[-1]:.3f}")  # fmt: skip
+    fig.tight_layout()
+    study.add_figure(
+        "blobs_boundary", fig,
+        "The trained single layer's decision regions over the test points: three straight boundaries "
+        "meeting at a point, each class's colour fading to white where the model is unsure.",
+        "Three coloured regions separated by straight black lines, with the three blobs of test points "
+        "each inside its own region.",
+    )  # fmt: skip
+    return run, data
 
-    # 2. moons: single layer vs two layers -----------------------------------------------------
-    say("moons: one layer against two", 0.12)
+
+def _moons(study: Study) -> tuple[dict[str, _Run], tuple[Any, ...]]:
+    """Tasks 5-6: one layer against two on moons, same learning rate, several seeds."""
+    cfg = study.config
+    s0 = cfg.seed
     Xm, ym = moons(1000, noise=0.2, seed=s0)
-    moon_data = train_test_split(Xm, ym, test_size=0.25, seed=s0)
-    steps = config.moons_steps
-    net_m1, h_m1 = _course_run([2, 2], "identity", moon_data, 0.01, steps, s0, 0)
-    net_m2, h_m2 = _course_run([2, 16, 2], "relu", moon_data, 0.1, steps, s0, 0)
-    net_m3, h_m3 = _course_run([2, 16, 2], "tanh", moon_data, 0.1, steps, s0, 0)
-    m["moons_linear"] = {
-        "steps": steps,
-        "test_accuracy": h_m1.test_accuracy[-1],
-        "train_accuracy": net_m1.accuracy(moon_data[0], moon_data[2]),
-        "best_test_accuracy": float(max(h_m1.test_accuracy)),
-    }
-    m["moons_relu16"] = {
-        "steps": steps,
-        "test_accuracy": h_m2.test_accuracy[-1],
-        "train_accuracy": net_m2.accuracy(moon_data[0], moon_data[2]),
-        "gain_over_linear": h_m2.test_accuracy[-1] - h_m1.test_accuracy[-1],
-    }
-    m["moons_tanh16"] = {"steps": steps, "test_accuracy": h_m3.test_accuracy[-1]}
-    study.figures["moons_linear_boundary"] = _boundary_figure(
-        net_m1, moon_data, f"Single layer on moons (test points), acc {h_m1.test_accuracy[-1]:.3f}"
-    )
-    study.figures["moons_linear_curves"] = plot_history(h_m1, title="Single layer, moons")
-    study.figures["moons_relu_curves"] = plot_history(h_m2, title="2-16-2 ReLU, moons")
-    study.figures["moons_relu_boundary"] = _boundary_figure(
-        net_m2, moon_data, f"2-16-2 ReLU on moons (test points), acc {h_m2.test_accuracy[-1]:.3f}"
-    )
+    data = train_test_split(Xm, ym, test_size=0.25, seed=s0)
+    steps, lr = cfg.moons_steps, 0.1
+    seeds = [s0 + i for i in range(cfg.n_seeds)]
+    models = {"moons_linear": ([2, 2], "identity"), "moons_relu16": ([2, 16, 2], "relu"),
+              "moons_tanh16": ([2, 16, 2], "tanh")}  # fmt: skip
+    shown: dict[str, _Run] = {}
+    for key, (sizes, act) in models.items():
+        tests, trains = [], []
+        for seed in seeds:
+            run = _course_run(sizes, act, data, lr, steps, seed)
+            tests.append(_last(run.hist.test_accuracy))
+            trains.append(_last(run.train_eval.accuracy))
+            if seed == s0:
+                shown[key] = run
+        study.metrics[key] = {
+            "steps": steps, "lr": lr, "seeds": seeds,
+            "test_accuracy": float(np.mean(tests)), "test_accuracy_sd": _mean_sd(tests)["sd"],
+            "train_accuracy": float(np.mean(trains)), "train_accuracy_sd": _mean_sd(trains)["sd"],
+            "test_minus_train": float(np.mean(tests) - np.mean(trains)),
+            "test_se": float(np.sqrt(np.mean(tests) * (1 - np.mean(tests)) / len(data[3]))),
+        }  # fmt: skip
+    m = study.metrics
+    m["moons_relu16"]["gain_over_linear"] = m["moons_relu16"]["test_accuracy"] - m["moons_linear"]["test_accuracy"]
+    m["moons_tanh16"]["gain_over_linear"] = m["moons_tanh16"]["test_accuracy"] - m["moons_linear"]["test_accuracy"]
+    m["moons"] = {"n_train": len(data[2]), "n_test": len(data[3]), "seeds": seeds}
+    lin, relu = shown["moons_linear"], shown["moons_relu16"]
+    for name, run, label in (("moons_linear", lin, "Single layer"), ("moons_relu", relu, "2-16-2 ReLU")):
+        fig, ax = plt.subplots(figsize=(5.2, 5.4))
+        plot_decision_boundary(run.net, data[1], data[3], ax=ax,
+                               title=f"{label} on moons (test points), seed {s0}, accuracy {run.hist.test_accuracy[-1]:.3f}")  # fmt: skip
+        fig.tight_layout()
+        what = ("one straight line: whatever its angle, points of both moons lie on each side of it"
+                if name == "moons_linear" else "a curve made of straight pieces that follows the gap between the moons")  # fmt: skip
+        study.add_figure(
+            f"{name}_boundary",
+            fig,
+            f"{label} on moons, trained with the notebook's protocol at learning rate {lr}: the boundary is {what}.",
+            f"Two interleaved half-moons of test points and the {label} network's boundary: {what}.",
+        )
+        study.add_figure(
+            f"{name}_curves",
+            plot_history(run.hist, title=f"{label}, moons", train_eval=run.train_eval),
+            f"{label} on moons, seed {s0}: per-sample loss (dots, log scale) with its 50-step average and "
+            "the whole-training-set loss; accuracy on the whole training set and on the test set after the "
+            "same steps. Look at where the accuracy curves level off and how far apart they are.",
+            f"Loss and accuracy curves of the {label} network over {steps} steps.",
+        )
+    return shown, data
 
-    # gradient checks of the trained networks (on 20 test samples, at the final weights)
+
+def _gradient_checks(
+    study: Study, blob_run: _Run, blob_data: tuple[Any, ...], moon_runs: dict[str, _Run], moon_data: tuple[Any, ...]
+) -> None:
+    """Question 2 / Task 3: per-parameter checks of three trained networks (20 test samples)."""
+    m = study.metrics.setdefault("gradcheck", {})
     for name, net, data in (
-        ("blobs_linear", net_b, blob_data),
-        ("moons_relu16", net_m2, moon_data),
-        ("moons_tanh16", net_m3, moon_data),
+        ("blobs_linear", blob_run.net, blob_data),
+        ("moons_relu16", moon_runs["moons_relu16"].net, moon_data),
+        ("moons_tanh16", moon_runs["moons_tanh16"].net, moon_data),
     ):
         res = gradcheck(net, data[1][:20], data[3][:20])
         study.checks[name] = res
-        m.setdefault("gradcheck", {})[name] = {
+        m[name] = {
             "max_rel_error": res.max_rel_error,
             "norm_rel_error": res.norm_rel_error,
             "kinks": res.n_kinks,
             "passed": res.passed,
             "per_param": {k: v[0] for k, v in res.per_param.items()},
         }
-    m["gradcheck"]["max_abs_error"] = max(c.max_abs_error for r in study.checks.values() for c in r.checks.values())
+    m["max_abs_error"] = max(c.max_abs_error for r in study.checks.values() for c in r.checks.values())
 
-    # 3. width study on circles, ReLU and tanh, several seeds -----------------------------------
+
+def gradcheck_extras(study: Study, section: Section) -> None:
+    """PLACE FOR THE LEAD: the planted-bug demo and the error-versus-step figure of the gradient
+    check (issue 11) go here once ``perceptrons.core.gradcheck`` has them.
+
+    Add their numbers under ``study.metrics["gradcheck"]``, their figures with
+    :meth:`Study.add_figure`, and their sentences / figures to ``section`` (the Question 2 section)
+    with ``section.p(...)`` and ``section.fig(name)``. Until then nothing is added.
+    """
+    return None
+
+
+def _learning_rates(study: Study, data: tuple[Any, ...]) -> None:
+    """Beyond the notebook: the learning rate, and the noise of per-sample SGD (2-16-2 ReLU, moons)."""
+    s0 = study.config.seed
+    steps = study.config.moons_steps
+    out: list[dict[str, Any]] = []  # a list: "0.001" cannot be part of a dotted key
+    curves: dict[float, _Run] = {}
+    for lr in LEARNING_RATES:
+        run = _course_run([2, 16, 2], "relu", data, lr, steps, s0)
+        curves[lr] = run
+        te = run.train_eval
+        half = len(te.loss) // 2
+        tail = np.asarray(te.loss[-50:])
+        out.append(
+            {
+                "lr": lr,
+                "diverged": bool(run.diverged_at),
+                "diverged_at": run.diverged_at,
+                "initial_loss": te.loss[0],
+                "final_loss": _last(te.loss),
+                "mid_loss": float(np.mean(te.loss[max(0, half - LAST) : half])) if half else te.loss[0],
+                "final_train_accuracy": _last(te.accuracy),
+                # ReLU units off for every training sample: they pass no gradient and never recover
+                "dead_units": int(np.all(data[0] @ run.net.params["W0"] + run.net.params["b0"] <= 0, axis=0).sum()),
+                "fluctuation": float(tail.std() / tail.mean()) if tail.size > 1 and np.isfinite(tail).all() else 0.0,
+            }
+        )
+    best = min((v for v in out if not v["diverged"]), key=lambda v: v["final_loss"])["lr"]
+    # gradient noise of per-sample SGD at the trained weights of the learning rate 0.1 run
+    net = curves[0.1].net
+    Xtr, ytr = data[0], data[2]
+    _, g_full = loss_and_grads(net.params, Xtr, ytr, net.activation)
+    full = np.concatenate([g.ravel() for g in g_full.values()])
+    dev = []
+    for i in range(min(300, len(ytr))):
+        _, gi = loss_and_grads(net.params, Xtr[i : i + 1], ytr[i : i + 1], net.activation)
+        dev.append(float(np.sum((np.concatenate([g.ravel() for g in gi.values()]) - full) ** 2)))
+    study.metrics["learning_rate"] = {
+        "rates": out,
+        "best": best,
+        "steps": steps,
+        "grad_noise_ratio": float(np.mean(dev) / max(float(full @ full), 1e-300)),
+        "full_grad_norm": float(np.sqrt(full @ full)),
+        "per_sample_grad_rms": float(np.sqrt(np.mean(dev))),
+    }
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.8))
+    for i, (lr, run) in enumerate(curves.items()):
+        te = run.train_eval
+        colour = ["#999999", "#56B4E9", "#009E73", "#E69F00", "#D55E00"][i]
+        label = f"lr {lr:g}" + (f" (diverged at step {run.diverged_at})" if run.diverged_at else "")
+        axs[0].plot(te.steps, te.loss, color=colour, lw=1.2, label=label)
+        axs[1].plot(te.steps, te.accuracy, color=colour, lw=1.2, label=label)
+    axs[0].set_yscale("log")
+    axs[0].set_ylabel("loss on the whole training set (log scale)")
+    axs[1].set_ylabel("accuracy on the whole training set")
+    for ax in axs:
+        ax.set_xlabel("step (per-sample SGD update)")
+    axs[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.2), ncol=5, fontsize=8, frameon=False)
+    fig.tight_layout()
+    study.add_figure(
+        "learning_rates", fig,
+        f"The same 2-16-2 ReLU network, initial weights and sample order, trained on moons at five learning "
+        f"rates (seed {s0}). Compare how fast and how smoothly each rate's loss falls, and which curves "
+        "stall or stop (divergence).",
+        "Two line charts of whole-training-set loss (log scale) and accuracy against step, one line per "
+        "learning rate from 0.001 to 10.",
+    )  # fmt: skip
+
+
+def _train_width(
+    act: str, w: int, seed: int, circ: tuple[Any, ...], window: Any, max_epochs: int
+) -> tuple[MLP, dict[str, float], list[float]]:
+    net = MLP([2, w, 2], activation=act, seed=seed)
+    epochs, losses = train_to_plateau(net, circ[0], circ[2], seed, max_epochs)
+    vals = {
+        "train_accuracy": net.accuracy(circ[0], circ[2]),
+        "test_accuracy": net.accuracy(circ[1], circ[3]),
+        "final_loss": losses[-1],
+        "epochs": float(epochs),
+        "at_cap": float(epochs >= max_epochs),
+        **boundary_measures(net, window, RESOLUTION),
+    }
+    if act == "relu":
+        vals["regions"] = float(linear_regions(net, window, RESOLUTION))
+        vals["region_bound"] = float(region_bound(w))
+    return net, vals, losses
+
+
+def _circles(study: Study, say: Callable[[str, float], None]) -> None:
+    """Tasks 7-8: 2-H-2 networks on circles, ReLU and tanh, trained to a plateau, several seeds."""
+    cfg = study.config
+    s0 = cfg.seed
     Xc, yc = circles(500, noise=0.15, seed=s0)
     circ = train_test_split(Xc, yc, test_size=0.25, seed=s0)
     window = window_of(Xc)
-    seeds = [s0 + 100 + i for i in range(config.n_seeds)]
-    m["circles"] = {"n_train": len(circ[2]), "n_test": len(circ[3]), "seeds": seeds, "widths": list(WIDTHS)}
-    shown: dict[str, list[MLP]] = {"relu": [], "tanh": []}
-    runs = len(WIDTHS) * len(seeds) * 2
-    done = 0
+    seeds = [s0 + 100 + i for i in range(cfg.n_seeds)]
+    m = study.metrics
+    m["circles"] = {"n_train": len(circ[2]), "n_test": len(circ[3]), "seeds": seeds, "widths": list(WIDTHS),
+                    "max_epochs": cfg.max_epochs, "resolution": RESOLUTION}  # fmt: skip
+    shown: dict[str, dict[int, MLP]] = {"relu": {}, "tanh": {}}
+    curves: dict[str, dict[int, list[float]]] = {"relu": {}, "tanh": {}}
+    done, runs = 0, len(WIDTHS) * len(seeds) * 2
     for act in ("relu", "tanh"):
         per_width: dict[str, Any] = {}
         for w in WIDTHS:
             rec: dict[str, list[float]] = {}
             for seed in seeds:
-                say(f"circles: {act}, {w} hidden units, seed {seed}", 0.25 + 0.7 * done / runs)
-                net = MLP([2, w, 2], activation=act, seed=seed)
-                epochs, loss = train_to_plateau(net, circ[0], circ[2], seed, config.max_epochs)
-                vals = {
-                    "train_accuracy": net.accuracy(circ[0], circ[2]),
-                    "test_accuracy": net.accuracy(circ[1], circ[3]),
-                    "final_loss": loss,
-                    "epochs": float(epochs),
-                    **boundary_measures(net, window),
-                }
-                if act == "relu":
-                    vals["regions"] = float(linear_regions(net, window))
+                say(f"circles: {act}, {w} hidden units, seed {seed}", 0.45 + 0.4 * done / runs)
+                net, vals, losses = _train_width(act, w, seed, circ, window, cfg.max_epochs)
                 for k, v in vals.items():
                     rec.setdefault(k, []).append(float(v))
                 if seed == seeds[0]:
-                    shown[act].append(net)
+                    shown[act][w], curves[act][w] = net, losses
                 done += 1
             per_width[str(w)] = {k: _mean_sd(v) for k, v in rec.items()}
         m[f"circles_{act}"] = per_width
+    m["circles"]["runs_at_cap"] = int(
+        sum(sum(m[f"circles_{a}"][str(w)]["at_cap"]["values"]) for a in ("relu", "tanh") for w in WIDTHS)
+    )
+    m["circles"]["runs"] = runs
+    say("circles: figures", 0.86)
+    _circle_figures(study, shown, curves, circ, window, seeds[0])
+
+
+def _circle_figures(
+    study: Study, shown: dict[str, dict[int, MLP]], curves: dict[str, dict[int, list[float]]], circ: tuple[Any, ...],
+    window: Any, seed: int,
+) -> None:  # fmt: skip
     Xte, yte = circ[1], circ[3]
-    study.figures["circles_relu_grid"] = plot_boundary_grid(
-        shown["relu"],
-        Xte,
-        yte,
-        [f"ReLU, {w} hidden units" for w in WIDTHS],
-        suptitle=f"2-H-2 ReLU networks on circles (test points), seed {seeds[0]}, trained to a loss plateau",
+    relu = [shown["relu"][w] for w in WIDTHS]
+    study.add_figure(
+        "circles_relu_grid",
+        plot_boundary_grid(relu, Xte, yte, [f"ReLU, {w} units, test acc. {n.accuracy(Xte, yte):.3f}" for w, n in zip(WIDTHS, relu)],
+                           resolution=RESOLUTION, window=window,
+                           suptitle=f"2-H-2 ReLU networks on circles (test points), seed {seed}, trained to a loss plateau"),  # fmt: skip
+        f"ReLU networks of 2 to 50 hidden units on circles, one seed ({seed}). Look at the black p = 0.5 "
+        "boundary: straight pieces meeting at corners at every width, more and shorter pieces as units are added.",
+        "Six panels of two concentric rings of test points with each network's boundary: a straight line or "
+        "band at 2 units, polygons with more sides at larger widths.",
+    )  # fmt: skip
+    _regions_figure(study, shown["relu"], circ, window, seed)
+    _plateau_figure(study, curves, seed)
+    _relu_tanh_figure(study, shown, circ, window, seed)
+    _measures_figure(study)
+
+
+def _regions_figure(study: Study, nets: dict[int, MLP], circ: tuple[Any, ...], window: Any, seed: int) -> None:
+    res = 300
+    xs, ys = np.linspace(window[0], window[1], res), np.linspace(window[2], window[3], res)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    fig, axs = plt.subplots(1, len(REGION_WIDTHS), figsize=(5 * len(REGION_WIDTHS), 5))
+    for ax, w in zip(axs, REGION_WIDTHS):
+        net = nets[w]
+        ids = region_ids(net, pts).reshape(res, res)
+        n = int(ids.max()) + 1
+        plot_linear_regions(ax, ids, net.params["W0"], net.params["b0"], circ[0], circ[2], window,
+                            title=f"{w} ReLU units: {n} regions in view (at most {region_bound(w)} in the plane)")  # fmt: skip
+    fig.tight_layout()
+    study.add_figure(
+        "linear_regions", fig,
+        f"Linear regions of the {REGION_WIDTHS[0]}- and {REGION_WIDTHS[1]}-unit ReLU networks (seed {seed}), over the "
+        "training points. Each black line is one hidden unit's switching line w_j . x + b_j = 0; each coloured cell is "
+        "a region where the network is one affine function. Compare the count with 1 + H + H(H-1)/2, the most H lines "
+        "can make (some crossings fall outside the view).",
+        "The plane cut by straight lines into coloured polygonal cells, with the circles data drawn on top.",
+    )  # fmt: skip
+
+
+def _plateau_figure(study: Study, curves: dict[str, dict[int, list[float]]], seed: int) -> None:
+    cap = study.config.max_epochs
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    colours = ["#999999", "#56B4E9", "#009E73", "#E69F00", "#D55E00", "#000000"]
+    for ax, act in zip(axs, ("relu", "tanh")):
+        for colour, w in zip(colours, WIDTHS):
+            loss = curves[act][w]
+            ep = np.arange(len(loss)) * 10
+            ax.plot(ep, loss, color=colour, lw=1.2, label=f"{w} units")
+            if ep[-1] >= cap:
+                ax.plot(ep[-1], loss[-1], marker="x", color="r", ms=8, mew=2)
+        ax.axvline(cap, color="r", ls=":", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch (loss measured every 10)")
+        ax.set_title(f"{'ReLU' if act == 'relu' else 'tanh'}, seed {seed}", fontsize=10)
+    axs[0].set_ylabel("loss on the whole training set (log)")
+    fig.legend(*axs[0].get_legend_handles_labels(), loc="lower center", ncol=6, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    study.add_figure(
+        "circles_curves", fig,
+        f"Training the circles networks to a plateau (seed {seed}, Adam, batch 32). Each curve stops when the "
+        f"whole-training-set loss fell by less than 2 % over 50 epochs; a red cross marks a run stopped by the "
+        f"epoch cap ({cap}, dotted line) instead.",
+        "Two charts of training loss against epoch on a log scale, one line per width, for ReLU and tanh.",
+    )  # fmt: skip
+
+
+def _largest_corner(net: MLP, window: Any) -> tuple[float, float]:
+    """Where the boundary of ``net`` turns most between two neighbouring traced vertices."""
+    best, where = -1.0, (0.5 * (window[0] + window[1]), 0.5 * (window[2] + window[3]))
+    for curve in trace_boundary(net, window, RESOLUTION):
+        jumps, mids = normal_jumps(curve)
+        if jumps.size and jumps.max() > best:
+            best, where = float(jumps.max()), (float(mids[jumps.argmax(), 0]), float(mids[jumps.argmax(), 1]))
+    return where
+
+
+def _relu_tanh_figure(
+    study: Study, shown: dict[str, dict[int, MLP]], circ: tuple[Any, ...], window: Any, seed: int
+) -> None:
+    Xte, yte = circ[1], circ[3]
+    k = len(SHOWN_WIDTHS)
+    fig, axs = plt.subplots(2, k + 1, figsize=(3.4 * (k + 1), 7.4))
+    zoom_net = shown["relu"][SHOWN_WIDTHS[1]]
+    cx, cy = _largest_corner(zoom_net, window)
+    half = 0.12 * (window[1] - window[0])
+    zoom = (cx - half, cx + half, cy - half, cy + half)
+    for row, act in enumerate(("relu", "tanh")):
+        name = "ReLU" if act == "relu" else "tanh"
+        for col, w in enumerate(SHOWN_WIDTHS):
+            net = shown[act][w]
+            plot_decision_boundary(net, Xte, yte, ax=axs[row, col], resolution=RESOLUTION, window=window,
+                                   title=f"{name}, {w} units, test acc. {net.accuracy(Xte, yte):.3f}",
+                                   legend=row == 1 and col == 0)  # fmt: skip
+            if w == SHOWN_WIDTHS[1]:
+                axs[row, col].add_patch(
+                    plt.Rectangle((zoom[0], zoom[2]), 2 * half, 2 * half, fill=False, ec="r", lw=1.2)
+                )
+        plot_decision_boundary(shown[act][SHOWN_WIDTHS[1]], Xte, yte, ax=axs[row, k], resolution=RESOLUTION,
+                               window=zoom, title=f"{name}, {SHOWN_WIDTHS[1]} units: zoom on the red box", legend=False)  # fmt: skip
+    fig.suptitle(f"ReLU (top) against tanh (bottom) on circles: same data, initial-weight seed {seed}, sample order "
+                 "and stopping rule")  # fmt: skip
+    fig.tight_layout()
+    study.add_figure(
+        "relu_vs_tanh", fig,
+        f"ReLU (top row) against tanh (bottom row) at {', '.join(map(str, SHOWN_WIDTHS))} hidden units, and a zoom "
+        f"(right) on the box where the {SHOWN_WIDTHS[1]}-unit ReLU boundary turns most. Look at the zoom: the ReLU "
+        "boundary is straight segments meeting at corners, the tanh boundary bends continuously.",
+        "Eight panels of ring-shaped test data with decision boundaries; in the zoomed panels the ReLU boundary "
+        "has a visible corner and the tanh boundary a smooth bend.",
+    )  # fmt: skip
+
+
+def _measures_figure(study: Study) -> None:
+    m = study.metrics
+    panels = (
+        ("test_accuracy", "test accuracy", False),
+        ("turning_per_length_deg", "turning per unit length (°)", False),
+        ("corner_share", "share of the turning done at corners", False),
+        ("regions", "linear regions in view (ReLU)", True),
     )
-    study.figures["relu_vs_tanh"] = plot_boundary_grid(
-        shown["relu"] + shown["tanh"],
-        Xte,
-        yte,
-        [f"ReLU, {w} units" for w in WIDTHS] + [f"tanh, {w} units" for w in WIDTHS],
-        ncols=6,
-        resolution=120,
-        suptitle="ReLU (top) against tanh (bottom), same data, same initial seed, same sample order",
-    )
-    fig, axs = plt.subplots(1, 3, figsize=(12, 3.4))
-    for act, colour in (("relu", "C0"), ("tanh", "C1")):
+    fig, axs = plt.subplots(1, 4, figsize=(15, 3.8))
+    for act, colour, marker in (("relu", COLORS[0], "o"), ("tanh", COLORS[1], "^")):
         d = m[f"circles_{act}"]
-        for ax, key, label in zip(
-            axs,
-            ("test_accuracy", "sharpest_turn_deg", "regions"),
-            ("test accuracy", "sharpest turn of the boundary (degrees)", "linear regions in window"),
-        ):
+        for ax, (key, label, log) in zip(axs, panels):
             if key not in d[str(WIDTHS[0])]:
                 continue
             mean = [d[str(w)][key]["mean"] for w in WIDTHS]
             sd = [d[str(w)][key]["sd"] for w in WIDTHS]
-            ax.errorbar(WIDTHS, mean, yerr=sd, marker="o", capsize=3, color=colour, label=act)
-            ax.set_xscale("log")
-            ax.minorticks_off()  # only the widths themselves as ticks
-            ax.set_xticks(WIDTHS, [str(w) for w in WIDTHS])
-            ax.set_xlabel("hidden units")
-            ax.set_ylabel(label)
-            ax.legend(fontsize=8)
-    axs[2].set_yscale("log")
-    fig.suptitle(f"Circles: mean and standard deviation over {len(seeds)} seeds")
-    fig.tight_layout()
-    study.figures["circles_measures"] = fig
-    m["total_time_s"] = time.perf_counter() - t_start
-    say("writing", 0.96)
-    _sections(study)
-    return study
-
-
-def _trend(study: Study, key_a: str, key_b: str, what: str, fmt: str = ".3f") -> str:
-    """A verb for how a mean changed from a to b, judged against the seed-to-seed spread."""
-    m = study.metrics
-
-    def get(k: str) -> Any:
-        v: Any = m
-        for p in k.split("."):
-            v = v[p]
-        return v
-
-    a, b = get(key_a), get(key_b)
-    spread = max(a["sd"], b["sd"])
-    diff = b["mean"] - a["mean"]
-    if abs(diff) <= spread:
-        verb = "stays within the seed-to-seed spread"
-    else:
-        verb = "rises" if diff > 0 else "falls"
-    return (
-        f"{what} {verb}: from {study.q(key_a + '.mean', fmt)} ± {study.q(key_a + '.sd', fmt)} to "
-        f"{study.q(key_b + '.mean', fmt)} ± {study.q(key_b + '.sd', fmt)}"
-    )
-
-
-def _sections(study: Study) -> None:
-    m = study.metrics
-    q = study.q
-    n_seeds = len(m["circles"]["seeds"])
-    S = study.sections
-    s1 = Section(
-        "blobs",
-        "Single-layer perceptron on blobs (3 classes)",
-        f"Data: 3 Gaussian blobs, 300 points, noise 1.0, {m['blobs']['n_train']} train / {m['blobs']['n_test']} test "
-        "(stratified). Network 2-3 (softmax), weights and biases from N(0, 1). Course protocol: per-sample SGD, "
-        "learning rate 0.01, 1000 steps with indices drawn with replacement, test accuracy every 10 steps, "
-        "gradient check (central differences, h = 1e-5, float64) at every step, before the update.",
-        ["blobs_gradcheck", "blobs_curves", "blobs_boundary"],
-    )
-    s1.text.append(
-        f"After {q('blobs.steps', 'd')} steps the test accuracy is {q('blobs.test_accuracy')} and the running train "
-        f"accuracy {q('blobs.train_running_accuracy')}; the 50-step moving average of the loss fell from "
-        f"{q('blobs.first_loss_ma50')} to {q('blobs.final_loss_ma50')}. Over all steps the largest normwise "
-        f"relative gradient error is {q('blobs.gradcheck_max_norm_error', '.1e')} and the largest entrywise one "
-        f"{q('blobs.gradcheck_max_rel_error', '.1e')} (roundoff-floored), so the analytic gradients are right."
-    )
-    S.append(s1)
-    s2 = Section(
-        "gradients",
-        "Gradients",
-        "The derivations the course asks for, and the per-parameter gradient check of three trained networks "
-        "(20 test samples, at their final weights).",
-    )
-    for name, title in (
-        ("blobs_linear", "single layer, blobs"),
-        ("moons_relu16", "2-16-2 ReLU, moons"),
-        ("moons_tanh16", "2-16-2 tanh, moons"),
-    ):
-        res = study.checks[name]
-        rows = [
-            [
-                k,
-                str(c.analytic.shape),
-                f"{c.max_rel_error:.2e}",
-                str(c.worst_index),
-                f"{c.max_abs_error:.2e}",
-                f"{c.norm_rel_error:.2e}",
-                str(int(c.kink.sum())),
-            ]
-            for k, c in res.checks.items()
-        ]
-        s2.tables.append(
-            (
-                f"Gradient check, {title}: {'passed' if res.passed else 'FAILED'}",
-                [
-                    "parameter",
-                    "shape",
-                    "max rel. error*",
-                    "worst entry",
-                    "max abs. error",
-                    "normwise rel. error",
-                    "kinks",
-                ],
-                rows,
+            ax.errorbar(
+                WIDTHS, mean, yerr=sd, marker=marker, capsize=3, color=colour, label="ReLU" if act == "relu" else "tanh"
             )
-        )
-    s2.text.append(
-        f"The normwise relative errors are {q('gradcheck.blobs_linear.norm_rel_error', '.1e')} (single layer), "
-        f"{q('gradcheck.moons_relu16.norm_rel_error', '.1e')} (ReLU, with {q('gradcheck.moons_relu16.kinks', 'd')} "
-        f"entries at a kink left out) and {q('gradcheck.moons_tanh16.norm_rel_error', '.1e')} (tanh); the largest "
-        f"absolute disagreement of any entry is {q('gradcheck.max_abs_error', '.1e')}. *The entrywise relative "
-        "error subtracts the roundoff floor of central differences (100 ulps of the loss divided by 2h) from "
-        "|a - n| first, so 0 means the two agree to within what finite differences can resolve."
-    )
-    S.append(s2)
-    s3 = Section(
-        "moons_linear",
-        "Single-layer perceptron on moons",
-        f"Data: two moons, 1000 points, noise 0.2, 750 train / 250 test. Network 2-2, N(0, 1) init, per-sample SGD, "
-        f"learning rate 0.01, {m['moons_linear']['steps']} steps.",
-        ["moons_linear_boundary", "moons_linear_curves"],
-    )
-    s3.text.append(
-        f"The single layer reaches a test accuracy of {q('moons_linear.test_accuracy')} (best seen during training "
-        f"{q('moons_linear.best_test_accuracy')}) and a train accuracy of {q('moons_linear.train_accuracy')}: its "
-        "boundary is a straight line (the argmax of two affine functions), and the interleaved moons leave points "
-        "of both classes on each side of any line it found."
-    )
-    S.append(s3)
-    s4 = Section(
-        "moons_relu",
-        "Two-layer perceptron (ReLU, 16 hidden units) on moons",
-        f"Same data. Network 2-16-2, ReLU, N(0, 1) init, per-sample SGD, learning rate 0.1, "
-        f"{m['moons_relu16']['steps']} steps.",
-        ["moons_relu_curves", "moons_relu_boundary"],
-    )
-    gain = m["moons_relu16"]["gain_over_linear"]
-    s4.text.append(
-        f"With one hidden layer of 16 ReLU units the test accuracy is {q('moons_relu16.test_accuracy')} "
-        f"(train {q('moons_relu16.train_accuracy')}), "
-        f"{'higher' if gain > 0 else 'not higher'} than the single layer's by {q('moons_relu16.gain_over_linear')}; "
-        f"the same network with tanh reaches {q('moons_tanh16.test_accuracy')}."
-    )
-    S.append(s4)
-    s5 = Section(
-        "widths",
-        "Hidden units on circles (ReLU)",
-        f"Data: two concentric circles, 500 points, noise 0.15, factor 0.5, {m['circles']['n_train']} train / "
-        f"{m['circles']['n_test']} test. Networks 2-H-2 for H in {list(WIDTHS)}, He init, Adam (learning rate 0.01), "
-        f"batch 32. 'Properly trained' means trained to a plateau: every 10 epochs the full training loss is "
-        f"measured, and training stops once it fell by less than 2 % over the last 50 epochs (at most "
-        f"{study.config.max_epochs} epochs). For each of {n_seeds} seeds, every width gets the same data, the same "
-        "initial-weight seed and the same sample order. Linear regions are counted as distinct ReLU activation "
-        "patterns on a 400 x 400 grid over the plotted window; the boundary is the 0.5-probability contour, traced "
-        "on the same grid.",
-        ["circles_relu_grid", "circles_measures"],
-    )
-    s5.tables.append(_width_table(m, "relu"))
-    for w in WIDTHS:
-        k = f"circles_relu.{w}"
-        s5.text.append(
-            f"With {w} hidden units the boundary has {q(k + '.pieces.mean', '.1f')} ± {q(k + '.pieces.sd', '.1f')} "
-            f"linear pieces, the network has {q(k + '.regions.mean', '.1f')} ± {q(k + '.regions.sd', '.1f')} linear "
-            f"regions in the window, and the test accuracy is {q(k + '.test_accuracy.mean')} ± "
-            f"{q(k + '.test_accuracy.sd')}."
-        )
-    S.append(s5)
-    s6 = Section(
-        "relu_tanh",
-        "ReLU against tanh",
-        "The same widths, data, seeds, initial-weight seeds, sample orders and stopping rule, with tanh hidden units "
-        "(Glorot init).",
-        ["relu_vs_tanh"],
-    )
-    s6.tables.append(_width_table(m, "tanh"))
-    for w in (WIDTHS[1], WIDTHS[-1]):
-        s6.text.append(
-            f"At {w} units the sharpest single turn of the boundary is {q(f'circles_relu.{w}.sharpest_turn_deg.mean', '.1f')}° "
-            f"for ReLU and {q(f'circles_tanh.{w}.sharpest_turn_deg.mean', '.1f')}° for tanh; the test accuracies are "
-            f"{q(f'circles_relu.{w}.test_accuracy.mean')} and {q(f'circles_tanh.{w}.test_accuracy.mean')}."
-        )
-    S.append(s6)
-    lo, hi = WIDTHS[0], WIDTHS[-1]
-    s7 = Section(
-        "commentary", "Answers to the course's questions", f"Generated from the measured numbers ({n_seeds} seeds)."
-    )
-    s7.text.append(
-        "Does the single-layer perceptron learn, and are its gradients right? "
-        f"It reaches {q('blobs.test_accuracy')} test accuracy on blobs; the gradient check never exceeds "
-        f"{q('blobs.gradcheck_max_norm_error', '.1e')} (normwise)."
-    )
-    s7.text.append(
-        f"What happens when the data is not linearly separable? On moons the single layer stops at "
-        f"{q('moons_linear.test_accuracy')}; one hidden layer of 16 ReLU units reaches {q('moons_relu16.test_accuracy')}."
-    )
-    s7.text.append(
-        "How does the number of hidden units shape the boundary? "
-        + _trend(
-            study,
-            f"circles_relu.{lo}.test_accuracy",
-            f"circles_relu.{hi}.test_accuracy",
-            f"Test accuracy from {lo} to {hi} ReLU units",
-        )
-        + "; "
-        + _trend(
-            study,
-            f"circles_relu.{lo}.pieces",
-            f"circles_relu.{hi}.pieces",
-            "the number of straight pieces of the boundary",
-            ".1f",
-        )
-        + "; "
-        + _trend(
-            study, f"circles_relu.{lo}.regions", f"circles_relu.{hi}.regions", "the number of linear regions", ".1f"
-        )
-        + "."
-    )
-    s7.text.append(
-        "Is the boundary smoother with more units? A ReLU network's boundary is a polygon (straight pieces by "
-        "construction); "
-        + _trend(
-            study,
-            f"circles_relu.{WIDTHS[1]}.sharpest_turn_deg",
-            f"circles_relu.{hi}.sharpest_turn_deg",
-            f"its sharpest turn from {WIDTHS[1]} to {hi} units",
-            ".1f",
-        )
-        + " (degrees)."
-    )
-    tanh_turn = m[f"circles_tanh.{hi}".split(".")[0]][str(hi)]["sharpest_turn_deg"]["mean"]
-    relu_turn = m["circles_relu"][str(hi)]["sharpest_turn_deg"]["mean"]
-    s7.text.append(
-        f"Does tanh give a smoother boundary? At {hi} units the sharpest turn of the tanh boundary is "
-        f"{q(f'circles_tanh.{hi}.sharpest_turn_deg.mean', '.1f')}° against "
-        f"{q(f'circles_relu.{hi}.sharpest_turn_deg.mean', '.1f')}° for ReLU on the same 400 x 400 grid: "
-        + (
-            "tanh's boundary bends in smaller steps."
-            if tanh_turn < relu_turn
-            else "tanh's boundary is not smoother here."
-        )
-    )
-    S.append(s7)
+            ax.set_ylabel(label)
+            if log:
+                ax.set_yscale("log")
+    axs[3].plot(WIDTHS, [region_bound(w) for w in WIDTHS], color="k", ls="--", lw=0.9, label="bound 1 + H + H(H-1)/2")
+    for ax in axs:
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(WIDTHS, [str(w) for w in WIDTHS])
+        ax.set_xlabel("hidden units H")
+    axs[0].legend(fontsize=8, loc="lower right")
+    axs[3].legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"Circles: mean and standard deviation over {len(m['circles']['seeds'])} seeds")
+    fig.tight_layout()
+    study.add_figure(
+        "circles_measures", fig,
+        "The circles networks measured (mean ± sd over seeds). From left: test accuracy; how much the boundary's "
+        "normal turns per unit length (is it curved?); the share of that turning done in jumps at corners (does it "
+        "have corners?); the number of linear regions against the bound for H lines.",
+        "Four line charts against hidden units for ReLU and tanh: accuracy, turning per length, corner share "
+        "(near 1 for ReLU, 0 for tanh) and linear regions with their bound.",
+    )  # fmt: skip
 
 
-def _width_table(m: dict[str, Any], act: str) -> tuple[str, list[str], list[list[str]]]:
-    d = m[f"circles_{act}"]
-    cols = ["train_accuracy", "test_accuracy", "final_loss", "epochs", "turning_per_length_deg", "sharpest_turn_deg"]
-    heads = [
-        "hidden units",
-        "train acc.",
-        "test acc.",
-        "final loss",
-        "epochs",
-        "turning / length (°)",
-        "sharpest turn (°)",
-    ]
-    if act == "relu":
-        cols += ["pieces", "regions"]
-        heads += ["boundary pieces", "linear regions"]
-    rows = []
-    for w in WIDTHS:
-        rows.append([str(w)] + [f"{d[str(w)][c]['mean']:.3g} ± {d[str(w)][c]['sd']:.2g}" for c in cols])
-    return f"{act}: mean ± standard deviation over seeds", heads, rows
+def run_study(config: StudyConfig, progress: Callable[[str, float], None] | None = None) -> Study:
+    """Run every experiment of the course study; return numbers, figures and section texts."""
+    study = Study(config)
+    t_start = time.perf_counter()
+    say = progress or (lambda msg, frac: None)
+    study.metrics["config"] = {"seed": config.seed, "quick": config.quick, "n_seeds": config.n_seeds}
+    say("single layer on blobs", 0.0)
+    blob_run, blob_data = _blobs(study)
+    say("moons: one layer against two", 0.1)
+    moon_runs, moon_data = _moons(study)
+    say("gradient checks", 0.25)
+    _gradient_checks(study, blob_run, blob_data, moon_runs, moon_data)
+    say("learning rates", 0.3)
+    _learning_rates(study, moon_data)
+    _circles(study, say)
+    study.metrics["total_time_s"] = time.perf_counter() - t_start
+    say("sections", 0.9)
+    build_sections(study)
+    gradcheck_extras(study, next(sec for sec in study.sections if sec.key == "q2"))
+    return study
