@@ -19,9 +19,10 @@ Conventions, stated once:
 - ``coefs_`` and ``intercepts_`` are views into ``net_.flat_params``: writing into them changes the
   network. Assigning new arrays (``est.coefs_[0] = W`` or ``est.coefs_ = [...]``) is also honoured: the
   network takes them over at its next use (``predict``, ``partial_fit``, a warm-started ``fit``).
-- Randomness: ``random_state`` (None, an int or a ``RandomState``) seeds a ``numpy.random.Generator`` at
-  each ``fit``/``partial_fit`` call, as scikit-learn re-reads its ``random_state`` at each call.
-- ``init="auto"`` (He for ReLU, Glorot otherwise) is ours; scikit-learn has no such parameter.
+- Randomness: ``random_state`` (None, an int or a ``RandomState``) is read at each ``fit``/``partial_fit``
+  call and drawn from in scikit-learn's order, so the same ``random_state`` gives scikit-learn's initial
+  weights, validation split and sample order (``init="sklearn"``, the default; the core's ``"auto"``,
+  ``"he"``, ``"glorot"``, ``"normal"`` are there too, seeded from it).
 - Multi-output squared error: the gradient is the exact gradient of scikit-learn's loss (half the mean
   over samples *and* outputs); scikit-learn's own ``MLPRegressor`` steps along ``K`` times it.
 - Divergence: if an epoch's loss is NaN or infinite, ``fit`` raises :class:`NonFiniteWeights` (a
@@ -66,7 +67,7 @@ Array = NDArray[Any]
 
 #: scikit-learn's activation names -> the core's
 ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "identity"}
-_INIT = {"init": [StrOptions(set(INITS))]}
+_INIT = {"init": [StrOptions({"sklearn", *INITS})]}
 _STOCHASTIC = ("sgd", "adam")
 _RECORDS = ("loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 _NON_FINITE = (
@@ -169,14 +170,13 @@ class _BasePerceptron(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {[int(s) for s in sizes]}; every layer needs a unit.")
         return [int(s) for s in sizes]
 
-    def _generator(self) -> np.random.Generator:
-        """A Generator from ``random_state``: an int seeds it; a RandomState gives it a seed (and moves on)."""
+    def _random_state(self) -> np.random.RandomState:
+        """The call's source of randomness, from ``random_state`` as scikit-learn reads it at each call: an int
+        seeds a new ``RandomState``, a ``RandomState`` is used (and moves on), None is fresh OS entropy (not
+        NumPy's global state). Drawn in scikit-learn's order (initial weights, validation split, one shuffle
+        per epoch), so the same ``random_state`` gives scikit-learn's initial network and sample order."""
         rs = self.random_state  # type: ignore[attr-defined]
-        if rs is None:
-            return np.random.default_rng()
-        if isinstance(rs, numbers.Integral):
-            return np.random.default_rng(int(rs))
-        return np.random.default_rng(check_random_state(rs).randint(2**32 - 1, dtype=np.uint32))
+        return np.random.RandomState() if rs is None else check_random_state(rs)
 
     # -- the network behind coefs_ / intercepts_ --------------------------------------------------
     def _bind_views(self) -> None:
@@ -221,7 +221,7 @@ class _BasePerceptron(BaseEstimator):
             net.params = new  # copied into the one buffer: the optimiser's state stays valid
         else:
             dtype = np.float32 if all(a.dtype == np.float32 for a in coefs + intercepts) else np.float64
-            net = MLP(sizes, ACTIVATIONS[self.activation], self.out_activation_, self.init, seed=0, dtype=dtype)  # type: ignore[attr-defined]
+            net = MLP(sizes, ACTIVATIONS[self.activation], self.out_activation_, seed=0, dtype=dtype)  # type: ignore[attr-defined]
             net.params = new
             self.__dict__.pop("_optimizer", None)  # its state belongs to another shape
         self.net_ = net
@@ -261,7 +261,7 @@ class _BasePerceptron(BaseEstimator):
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)  # type: ignore[attr-defined]
         X, Y = self._validate_input(X, y, incremental, reset=first)
         w = check_sample_weight(sample_weight, X.shape[0])
-        rng = self._generator()
+        rng = self._random_state()
         if first:
             self._initialize([X.shape[1], *hidden, Y.shape[1]], X.dtype, rng)
         net = self._network()
@@ -279,13 +279,13 @@ class _BasePerceptron(BaseEstimator):
             raise NonFiniteWeights(_NON_FINITE)
         return self
 
-    def _initialize(self, units: list[int], dtype: Any, rng: np.random.Generator) -> None:
+    def _initialize(self, units: list[int], dtype: Any, rng: np.random.RandomState) -> None:
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = units[-1]
         self.n_layers_ = len(units)
         self.out_activation_ = self._out_activation()
-        self.net_ = MLP(units, ACTIVATIONS[self.activation], self.out_activation_, self.init, seed=rng, dtype=dtype)  # type: ignore[attr-defined]
+        self.net_ = self._new_network(units, dtype, rng)
         self._bind_views()
         self._best_params = self.net_.flat_params.copy()
         self.__dict__.pop("_optimizer", None)
@@ -300,6 +300,22 @@ class _BasePerceptron(BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
+
+    def _new_network(self, units: list[int], dtype: Any, rng: np.random.RandomState) -> MLP:
+        """A network with initial weights: ``"sklearn"``, scikit-learn's (weights *and* biases uniform in
+        +-sqrt(c / (fan_in + fan_out)), c = 2 for logistic hidden units and 6 otherwise, drawn layer by layer,
+        W before b), or one of the core's ``init`` schemes (seeded from ``rng``)."""
+        act = ACTIVATIONS[self.activation]  # type: ignore[attr-defined]
+        init = self.init  # type: ignore[attr-defined]
+        seed = 0 if init == "sklearn" else int(rng.randint(2**31 - 1))
+        net = MLP(units, act, self.out_activation_, "glorot" if init == "sklearn" else init, seed=seed, dtype=dtype)
+        if init == "sklearn":
+            factor = 2.0 if act == "sigmoid" else 6.0
+            for i, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
+                bound = math.sqrt(factor / (fan_in + fan_out))
+                net.params[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out))
+                net.params[f"b{i}"] = rng.uniform(-bound, bound, fan_out)
+        return net
 
     def _targets(self, Y: Array, dtype: Any) -> Array:
         """The head's encoding of ``Y`` (N, n_outputs): class codes for softmax, floats otherwise."""
@@ -345,12 +361,12 @@ class _BasePerceptron(BaseEstimator):
         rule = Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)  # type: ignore[attr-defined]
         return _Optimizer(rule, "constant", 0.0)
 
-    def _split(self, X: Any, Y: Array, w: Array | None, rng: np.random.Generator) -> tuple[Any, ...]:
+    def _split(self, X: Any, Y: Array, w: Array | None, rng: np.random.RandomState) -> tuple[Any, ...]:
         """Training and validation parts for early stopping (stratified for one output, as scikit-learn)."""
         arrays = (X, Y) if w is None else (X, Y, w)
         parts = train_test_split(
             *arrays,
-            random_state=int(rng.integers(2**31)),
+            random_state=rng,
             test_size=self.validation_fraction,  # type: ignore[attr-defined]
             stratify=self._stratify(Y),
         )
@@ -371,7 +387,7 @@ class _BasePerceptron(BaseEstimator):
         return int(np.clip(self.batch_size, 1, n))  # type: ignore[attr-defined]
 
     def _fit_stochastic(
-        self, net: MLP, X: Any, Y: Array, w: Array | None, rng: np.random.Generator, incremental: bool
+        self, net: MLP, X: Any, Y: Array, w: Array | None, rng: np.random.RandomState, incremental: bool
     ) -> None:
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
@@ -386,11 +402,14 @@ class _BasePerceptron(BaseEstimator):
         batch = self._batch_size(n)
         theta = net.flat_params
         backup = np.empty_like(theta)
+        order = np.arange(n)  # re-shuffled each epoch, as scikit-learn's sample_idx
         self.n_iter_ = 0
         with blas_threads_for(batch, net.sizes):
             for _ in range(self.max_iter):  # type: ignore[attr-defined]
                 np.copyto(backup, theta)
-                loss = self._epoch(obj, T, wd, batch, rng)
+                if self.shuffle:  # type: ignore[attr-defined]
+                    order = order[rng.permutation(n)]
+                loss = self._epoch(obj, T, wd, batch, order if self.shuffle else None)  # type: ignore[attr-defined]
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n
@@ -426,13 +445,12 @@ class _BasePerceptron(BaseEstimator):
         if early:
             np.copyto(theta, self._best_params)
 
-    def _epoch(self, obj: _Objective, T: Array, w: Array | None, batch: int, rng: np.random.Generator) -> float:
-        """One pass over the (shuffled) rows in batches; returns scikit-learn's epoch loss (mean of batch losses
-        weighted by batch sizes)."""
+    def _epoch(self, obj: _Objective, T: Array, w: Array | None, batch: int, order: Array | None) -> float:
+        """One pass over the rows in batches, in ``order`` (rows permuted once, so each batch is a slice);
+        returns scikit-learn's epoch loss (the mean of the batch losses weighted by batch sizes)."""
         rows, n = obj.rows, T.shape[0]
-        if self.shuffle:  # type: ignore[attr-defined]
-            perm = rng.permutation(n)
-            rows, T, w = rows[perm], T[perm], None if w is None else w[perm]
+        if order is not None:
+            rows, T, w = rows[order], T[order], None if w is None else w[order]
         theta, grad, step = obj.net.flat_params, obj.grad, self._optimizer.step
         total = 0.0
         for lo in range(0, n, batch):
@@ -634,7 +652,7 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
-        init: str = "glorot",
+        init: str = "sklearn",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -832,7 +850,7 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
-        init: str = "glorot",
+        init: str = "sklearn",
     ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
