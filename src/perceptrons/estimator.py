@@ -290,16 +290,20 @@ class _BasePerceptron(BaseEstimator):
         self._best_params = self.net_.flat_params.copy()
         self.__dict__.pop("_optimizer", None)
         if self.solver in _STOCHASTIC:  # type: ignore[attr-defined]
-            self.loss_curve_: list[float] = []
-            self._no_improvement_count = 0
-            if self.early_stopping:  # type: ignore[attr-defined]
-                self.validation_scores_: list[float] | None = []
-                self.best_validation_score_: float | None = -np.inf
-                self.best_loss_: float | None = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
+            self._start_records()
+
+    def _start_records(self) -> None:
+        """The records of stochastic training, None where scikit-learn's are None."""
+        self.loss_curve_: list[float] = []
+        self._no_improvement_count = 0
+        if self.early_stopping:  # type: ignore[attr-defined]
+            self.validation_scores_: list[float] | None = []
+            self.best_validation_score_: float | None = -np.inf
+            self.best_loss_: float | None = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
 
     def _new_network(self, units: list[int], dtype: Any, rng: np.random.RandomState) -> MLP:
         """A network with initial weights: ``"sklearn"``, scikit-learn's (weights *and* biases uniform in
@@ -391,6 +395,8 @@ class _BasePerceptron(BaseEstimator):
     ) -> None:
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
+        if not hasattr(self, "loss_curve_"):  # a network trained by L-BFGS, now trained by SGD/Adam
+            self._start_records()
         early = bool(self.early_stopping)  # type: ignore[attr-defined]
         X_val = y_val = w_val = None
         if early:
