@@ -26,8 +26,8 @@ from perceptrons import PerceptronClassifier, PerceptronRegressor
         PerceptronClassifier(solver="sgd", activation="tanh"),
         PerceptronClassifier(solver="lbfgs", activation="logistic"),
         PerceptronRegressor(),
-        PerceptronRegressor(solver="lbfgs", activation="tanh"),
-        PerceptronRegressor(solver="sgd", loss="poisson", learning_rate="adaptive"),
+        PerceptronRegressor(solver="sgd", activation="tanh", learning_rate="adaptive"),
+        PerceptronRegressor(solver="lbfgs", loss="poisson"),
     ]
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -70,7 +70,11 @@ def test_same_random_state_trains_the_same_network_as_sklearn(problem, weighted,
     if problem in ("multilabel", "multi-output") and kw.get("early_stopping"):
         kw = {**kw, "early_stopping": False}
     extra = {"loss": "poisson"} if problem == "poisson" else {}
-    est, ref = (PerceptronClassifier, MLPClassifier) if problem in ("multiclass", "binary", "multilabel") else (PerceptronRegressor, MLPRegressor)
+    est, ref = (
+        (PerceptronClassifier, MLPClassifier)
+        if problem in ("multiclass", "binary", "multilabel")
+        else (PerceptronRegressor, MLPRegressor)
+    )
     params = dict(hidden_layer_sizes=(7, 4), max_iter=40, random_state=3, **kw, **extra)
     ours = _quiet(lambda: est(**params).fit(X, y, sample_weight=sw))
     theirs = _quiet(lambda: ref(**params).fit(X, y, sample_weight=sw))
@@ -138,7 +142,13 @@ def test_saved_regressor_keeps_training_and_feature_names(tmp_path):
     rng = np.random.RandomState(0)
     X = pd.DataFrame(rng.standard_normal((60, 3)), columns=["a", "b", "c"])
     y = X["a"] - 2 * X["b"]
-    kw = dict(hidden_layer_sizes=(np.int64(6),), alpha=np.float64(1e-3), batch_size=np.int64(16), max_iter=np.int64(20), random_state=0)
+    kw = dict(
+        hidden_layer_sizes=(np.int64(6),),
+        alpha=np.float64(1e-3),
+        batch_size=np.int64(16),
+        max_iter=np.int64(20),
+        random_state=0,
+    )
     ours = _quiet(lambda: PerceptronRegressor(**kw).fit(X, y))
     theirs = _quiet(lambda: MLPRegressor(**kw).fit(X, y))
     ours.save(tmp_path / "reg.npz")

@@ -71,8 +71,7 @@ _INIT = {"init": [StrOptions({"sklearn", *INITS})]}
 _STOCHASTIC = ("sgd", "adam")
 _RECORDS = ("loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 _NON_FINITE = (
-    "Solver produced non-finite parameter weights. The input data may contain large values and need to be "
-    "preprocessed."
+    "Solver produced non-finite parameter weights. The input data may contain large values and need to be preprocessed."
 )
 
 
@@ -153,7 +152,31 @@ class _Objective:
 class _BasePerceptron(BaseEstimator):
     """What both estimators share: validation, the two solvers, the network behind ``coefs_``, files."""
 
-    # subclasses set these
+    # the hyper-parameters both estimators take (set by their __init__), and what fitting sets
+    hidden_layer_sizes: Any
+    activation: str
+    solver: str
+    alpha: float
+    batch_size: int | str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    max_iter: int
+    shuffle: bool
+    random_state: Any
+    tol: float
+    verbose: Any
+    warm_start: bool
+    momentum: float
+    nesterovs_momentum: bool
+    early_stopping: bool
+    validation_fraction: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    n_iter_no_change: float
+    max_fun: int
+    init: str
     _kind: str
     net_: MLP
     coefs_: list[Array]
@@ -161,13 +184,15 @@ class _BasePerceptron(BaseEstimator):
 
     # -- parameters -------------------------------------------------------------------------------
     def _hidden_sizes(self) -> list[int]:
-        h = self.hidden_layer_sizes  # type: ignore[attr-defined]
+        h = self.hidden_layer_sizes
         sizes = list(h) if hasattr(h, "__iter__") else [h]
         for s in sizes:
             if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
                 raise TypeError(f"hidden_layer_sizes must hold ints, got {s!r} in {h!r}; pass e.g. (100,).")
         if any(s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {[int(s) for s in sizes]}; every layer needs a unit.")
+            raise ValueError(
+                f"hidden_layer_sizes must be > 0, got {[int(s) for s in sizes]}; every layer needs a unit."
+            )
         return [int(s) for s in sizes]
 
     def _random_state(self) -> np.random.RandomState:
@@ -175,7 +200,7 @@ class _BasePerceptron(BaseEstimator):
         seeds a new ``RandomState``, a ``RandomState`` is used (and moves on), None is fresh OS entropy (not
         NumPy's global state). Drawn in scikit-learn's order (initial weights, validation split, one shuffle
         per epoch), so the same ``random_state`` gives scikit-learn's initial network and sample order."""
-        rs = self.random_state  # type: ignore[attr-defined]
+        rs = self.random_state
         return np.random.RandomState() if rs is None else check_random_state(rs)
 
     # -- the network behind coefs_ / intercepts_ --------------------------------------------------
@@ -221,7 +246,7 @@ class _BasePerceptron(BaseEstimator):
             net.params = new  # copied into the one buffer: the optimiser's state stays valid
         else:
             dtype = np.float32 if all(a.dtype == np.float32 for a in coefs + intercepts) else np.float64
-            net = MLP(sizes, ACTIVATIONS[self.activation], self.out_activation_, seed=0, dtype=dtype)  # type: ignore[attr-defined]
+            net = MLP(sizes, ACTIVATIONS[self.activation], self.out_activation_, seed=0, dtype=dtype)
             net.params = new
             self.__dict__.pop("_optimizer", None)  # its state belongs to another shape
         self.net_ = net
@@ -258,9 +283,9 @@ class _BasePerceptron(BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Any:
         self._validate_params()
         hidden = self._hidden_sizes()
-        first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)  # type: ignore[attr-defined]
+        first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first)
-        w = check_sample_weight(sample_weight, X.shape[0])
+        w = _sample_weight(sample_weight, X.shape[0])
         rng = self._random_state()
         if first:
             self._initialize([X.shape[1], *hidden, Y.shape[1]], X.dtype, rng)
@@ -271,7 +296,7 @@ class _BasePerceptron(BaseEstimator):
                 f"and {Y.shape[1]}; fit without warm_start to start a new network."
             )
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self.solver == "lbfgs":  # type: ignore[attr-defined]
+            if self.solver == "lbfgs":
                 self._fit_lbfgs(net, X, Y, w)
             else:
                 self._fit_stochastic(net, X, Y, w, rng, incremental)
@@ -289,14 +314,14 @@ class _BasePerceptron(BaseEstimator):
         self._bind_views()
         self._best_params = self.net_.flat_params.copy()
         self.__dict__.pop("_optimizer", None)
-        if self.solver in _STOCHASTIC:  # type: ignore[attr-defined]
+        if self.solver in _STOCHASTIC:
             self._start_records()
 
     def _start_records(self) -> None:
         """The records of stochastic training, None where scikit-learn's are None."""
         self.loss_curve_: list[float] = []
         self._no_improvement_count = 0
-        if self.early_stopping:  # type: ignore[attr-defined]
+        if self.early_stopping:
             self.validation_scores_: list[float] | None = []
             self.best_validation_score_: float | None = -np.inf
             self.best_loss_: float | None = None
@@ -309,8 +334,8 @@ class _BasePerceptron(BaseEstimator):
         """A network with initial weights: ``"sklearn"``, scikit-learn's (weights *and* biases uniform in
         +-sqrt(c / (fan_in + fan_out)), c = 2 for logistic hidden units and 6 otherwise, drawn layer by layer,
         W before b), or one of the core's ``init`` schemes (seeded from ``rng``)."""
-        act = ACTIVATIONS[self.activation]  # type: ignore[attr-defined]
-        init = self.init  # type: ignore[attr-defined]
+        act = ACTIVATIONS[self.activation]
+        init = self.init
         seed = 0 if init == "sklearn" else int(rng.randint(2**31 - 1))
         net = MLP(units, act, self.out_activation_, "glorot" if init == "sklearn" else init, seed=seed, dtype=dtype)
         if init == "sklearn":
@@ -329,7 +354,7 @@ class _BasePerceptron(BaseEstimator):
         obj = _Objective(net, X)
         T = self._targets(Y, net.dtype)
         wd = None if w is None else w.astype(net.dtype)
-        alpha = self.alpha / (X.shape[0] if w is None else float(w.sum()))  # type: ignore[attr-defined]
+        alpha = self.alpha / (X.shape[0] if w is None else float(w.sum()))
         theta = net.flat_params
 
         def loss_and_grad(x: Array) -> tuple[float, Array]:
@@ -343,26 +368,26 @@ class _BasePerceptron(BaseEstimator):
                 theta.astype(np.float64),
                 method="L-BFGS-B",
                 jac=True,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},  # type: ignore[attr-defined]
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
             )
         theta[...] = res.x
-        self.n_iter_ = min(int(res.nit), int(self.max_iter))  # type: ignore[attr-defined]
+        self.n_iter_ = min(int(res.nit), int(self.max_iter))
         self.loss_ = float(res.fun)
-        if self.verbose:  # type: ignore[attr-defined]
+        if self.verbose:
             print(f"L-BFGS-B: {res.nit} iterations, {res.nfev} evaluations, loss = {res.fun:.8f} ({res.message})")
         if res.status != 0:
             warnings.warn(
                 f"lbfgs failed to converge after {res.nit} iteration(s) (status={res.status}): {res.message}. "
-                f"Increase max_iter (now {self.max_iter}) or max_fun (now {self.max_fun}), or scale the data.",  # type: ignore[attr-defined]
+                f"Increase max_iter (now {self.max_iter}) or max_fun (now {self.max_fun}), or scale the data.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
 
     def _make_optimizer(self) -> _Optimizer:
-        if self.solver == "sgd":  # type: ignore[attr-defined]
-            rule: SGD | Adam = SGD(self.learning_rate_init, self.momentum, self.nesterovs_momentum)  # type: ignore[attr-defined]
-            return _Optimizer(rule, self.learning_rate, self.power_t)  # type: ignore[attr-defined]
-        rule = Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)  # type: ignore[attr-defined]
+        if self.solver == "sgd":
+            rule: SGD | Adam = SGD(self.learning_rate_init, self.momentum, self.nesterovs_momentum)
+            return _Optimizer(rule, self.learning_rate, self.power_t)
+        rule = Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
         return _Optimizer(rule, "constant", 0.0)
 
     def _split(self, X: Any, Y: Array, w: Array | None, rng: np.random.RandomState) -> tuple[Any, ...]:
@@ -371,7 +396,7 @@ class _BasePerceptron(BaseEstimator):
         parts = train_test_split(
             *arrays,
             random_state=rng,
-            test_size=self.validation_fraction,  # type: ignore[attr-defined]
+            test_size=self.validation_fraction,
             stratify=self._stratify(Y),
         )
         X_tr, X_val, Y_tr, Y_val = parts[:4]
@@ -379,16 +404,20 @@ class _BasePerceptron(BaseEstimator):
         if X_val.shape[0] < 2:
             raise ValueError(
                 f"The validation set is too small ({X_val.shape[0]} sample). Increase 'validation_fraction' (now "
-                f"{self.validation_fraction}) or the size of your dataset."  # type: ignore[attr-defined]
+                f"{self.validation_fraction}) or the size of your dataset."
             )
         return X_tr, Y_tr, w_tr, X_val, self._val_targets(Y_val), w_val
 
     def _batch_size(self, n: int) -> int:
-        if self.batch_size == "auto":  # type: ignore[attr-defined]
+        if isinstance(self.batch_size, str):  # "auto"
             return min(200, n)
-        if self.batch_size > n:  # type: ignore[attr-defined]
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
-        return int(np.clip(self.batch_size, 1, n))  # type: ignore[attr-defined]
+        if self.batch_size > n:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n} training samples; it is clipped to {n}.",
+                UserWarning,
+                stacklevel=5,
+            )
+        return min(int(self.batch_size), n)
 
     def _fit_stochastic(
         self, net: MLP, X: Any, Y: Array, w: Array | None, rng: np.random.RandomState, incremental: bool
@@ -397,7 +426,7 @@ class _BasePerceptron(BaseEstimator):
             self._optimizer = self._make_optimizer()
         if not hasattr(self, "loss_curve_"):  # a network trained by L-BFGS, now trained by SGD/Adam
             self._start_records()
-        early = bool(self.early_stopping)  # type: ignore[attr-defined]
+        early = bool(self.early_stopping)
         X_val = y_val = w_val = None
         if early:
             X, Y, w, X_val, y_val, w_val = self._split(X, Y, w, rng)
@@ -411,16 +440,16 @@ class _BasePerceptron(BaseEstimator):
         order = np.arange(n)  # re-shuffled each epoch, as scikit-learn's sample_idx
         self.n_iter_ = 0
         with blas_threads_for(batch, net.sizes):
-            for _ in range(self.max_iter):  # type: ignore[attr-defined]
+            for _ in range(self.max_iter):
                 np.copyto(backup, theta)
-                if self.shuffle:  # type: ignore[attr-defined]
+                if self.shuffle:
                     order = order[rng.permutation(n)]
-                loss = self._epoch(obj, T, wd, batch, order if self.shuffle else None)  # type: ignore[attr-defined]
+                loss = self._epoch(obj, T, wd, batch, order if self.shuffle else None)
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n
                 self.loss_curve_.append(loss)
-                if self.verbose:  # type: ignore[attr-defined]
+                if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
                 if not math.isfinite(loss):
                     if not early:
@@ -430,20 +459,20 @@ class _BasePerceptron(BaseEstimator):
                     break
                 self._update_no_improvement_count(early, X_val, y_val, w_val)
                 self._optimizer.iteration_ends(self.t_)
-                if self._no_improvement_count > self.n_iter_no_change:  # type: ignore[attr-defined]
+                if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if early else "Training loss"
                     msg = (
-                        f"{what} did not improve more than tol={self.tol:f} for "  # type: ignore[attr-defined]
-                        f"{self.n_iter_no_change} consecutive epochs."  # type: ignore[attr-defined]
+                        f"{what} did not improve more than tol={self.tol:f} for "
+                        f"{self.n_iter_no_change} consecutive epochs."
                     )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):  # type: ignore[attr-defined]
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
                         break
                     self._no_improvement_count = 0
                 if incremental:
                     break
-                if self.n_iter_ == self.max_iter:  # type: ignore[attr-defined]
+                if self.n_iter_ == self.max_iter:
                     warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "  # type: ignore[attr-defined]
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
                         "hasn't converged yet; increase max_iter or learning_rate_init.",
                         ConvergenceWarning,
                         stacklevel=4,
@@ -465,7 +494,7 @@ class _BasePerceptron(BaseEstimator):
             s = hi - lo if wb is None else float(wb.sum())
             if s <= 0:  # a batch whose weights are all zero holds no data
                 continue
-            total += obj(rows[lo:hi], T[lo:hi], wb, self.alpha / s) * (hi - lo)  # type: ignore[attr-defined]
+            total += obj(rows[lo:hi], T[lo:hi], wb, self.alpha / s) * (hi - lo)
             step(theta, grad)
         return total / n
 
@@ -473,10 +502,10 @@ class _BasePerceptron(BaseEstimator):
         if early:
             score = np.nan if X_val is None else self._validation_score(X_val, y_val, w_val)
             self.validation_scores_.append(score)  # type: ignore[union-attr]
-            if self.verbose:  # type: ignore[attr-defined]
+            if self.verbose:
                 print(f"Validation score: {score:f}")
             best = self.best_validation_score_
-            if score < best + self.tol:  # type: ignore[attr-defined, operator]
+            if score < best + self.tol:  # type: ignore[operator]
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
@@ -485,7 +514,7 @@ class _BasePerceptron(BaseEstimator):
                 self._best_params = self.net_.flat_params.copy()
         else:
             last = self.loss_curve_[-1]
-            if last > self.best_loss_ - self.tol:  # type: ignore[attr-defined, operator]
+            if last > self.best_loss_ - self.tol:  # type: ignore[operator]
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
@@ -499,7 +528,7 @@ class _BasePerceptron(BaseEstimator):
         return self._score_predictions(y, z, w)
 
     def _diverged(self, loss: float) -> NonFiniteWeights:
-        lr = self.learning_rate_init  # type: ignore[attr-defined]
+        lr = self.learning_rate_init
         return NonFiniteWeights(
             f"{_NON_FINITE} {type(self).__name__} diverged in epoch {self.n_iter_}: the training loss became {loss}. "
             f"The network keeps the weights it had before that epoch. Standardise X, or lower the learning rate "
@@ -523,7 +552,14 @@ class _BasePerceptron(BaseEstimator):
         Y = np.asarray(y).reshape(X.shape[0], -1)
         s = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         loss, grads = loss_and_grads(
-            params, X, self._targets(Y, np.float64), net.activation, net.output, self.alpha / s, 0.0, sample_weight  # type: ignore[attr-defined]
+            params,
+            X,
+            self._targets(Y, np.float64),
+            net.activation,
+            net.output,
+            self.alpha / s,
+            0.0,
+            sample_weight,
         )
         packed = [grads[f"{p}{i}"].ravel() for p in ("W", "b") for i in range(net.n_layers)]
         return loss, np.concatenate(packed)
@@ -591,12 +627,29 @@ class _BasePerceptron(BaseEstimator):
         self._no_improvement_count = int(meta.get("no_improvement_count", 0))
         self._best_params = from_meta.flat_params.copy()
         sizes = from_meta.sizes
-        if sizes[0] != self.n_features_in_ or sizes[1:-1] != self._hidden_sizes() or from_meta.output != self.out_activation_:
+        if (
+            sizes[0] != self.n_features_in_
+            or sizes[1:-1] != self._hidden_sizes()
+            or from_meta.output != self.out_activation_
+        ):
             raise ValueError(f"the saved estimator is inconsistent (sizes {sizes}, output {from_meta.output!r}).")
 
     def save(self, path: str | Path) -> None:
         """Save the fitted estimator (``.npz`` + JSON metadata, atomic); ``perceptrons.load`` reads it."""
-        model_files.save_arrays(path, *self.to_file())  # type: ignore[attr-defined]
+        model_files.save_arrays(path, *self.to_file())
+
+
+def _sample_weight(sample_weight: Any, n: int) -> Array | None:
+    """The core's checks of ``sample_weight`` (shape, finite, non-negative), in scikit-learn's words where all
+    weights are zero."""
+    try:
+        return check_sample_weight(sample_weight, n)
+    except ValueError:
+        if np.ndim(sample_weight) <= 1 and np.size(sample_weight) and not np.any(np.asarray(sample_weight)):
+            raise ValueError(
+                "sample_weight is all zero: no sample would count; give at least one sample a positive weight."
+            ) from None
+        raise
 
 
 def _stochastic_solver(est: Any) -> bool:
@@ -757,7 +810,9 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
 
     def predict_proba(self, X: Any) -> Array:
         """Probabilities (N, n_classes), columns in the order of ``classes_`` (each label's own for multilabel)."""
-        z = self._logits(X)
+        return self._proba(self._logits(X))
+
+    def _proba(self, z: Array) -> Array:
         if self.out_activation_ == "softmax":
             return softmax(z)
         if self.n_outputs_ == 1:
@@ -768,10 +823,11 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         """Log-probabilities: log-softmax (log-sum-exp) for classes; for logistic units the log of
         :meth:`predict_proba`, scikit-learn's definition, so that both rank labels alike even where a
         probability rounds to 1 (a stable ``-log(1 + e^-z)`` would still order labels that tie at 1.0)."""
+        z = self._logits(X)
         if self.out_activation_ == "softmax":
-            return log_softmax(self._logits(X))
+            return log_softmax(z)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))  # type: ignore[no-any-return]
+            return np.log(self._proba(z))  # type: ignore[no-any-return]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -932,6 +988,11 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
     def predict(self, X: Any) -> Array:
         """Predicted values (N,) for one output, (N, n_outputs) for several."""
         return self._values(self._logits(X))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self.loss == "poisson"
+        return tags
 
     # -- files ------------------------------------------------------------------------------------
     def to_file(self) -> tuple[dict[str, Array], dict[str, Any]]:
