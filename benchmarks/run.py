@@ -129,7 +129,6 @@ def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
         X = (X - X.mean(axis=0)) / np.maximum(X.std(axis=0), 1e-12)
     elif w == "W8":
         from sklearn.datasets import make_regression
-
         from sklearn.model_selection import train_test_split as split_rows
 
         X, y = make_regression(n_samples=20640, n_features=8, n_informative=8, noise=10.0, random_state=0)
