@@ -4,7 +4,8 @@
 Runs each workload for us and for every installed peer, each peer in its own fresh Python process
 (one warm-up run, then ``--repeats`` timed runs), and prints the medians, our speed-up over each peer
 and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops, ``naive.py`` beside
-this script), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters) and ``torch`` (CPU,
+this script), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters; in W7 and W8 scikit-learn's
+estimators against ours with the same hyper-parameters and ``random_state``) and ``torch`` (CPU,
 optional extra ``perceptrons[bench]``; the library never imports it). A peer that cannot run is listed
 as skipped with the reason. This folder is not part of the installed package: the library is used
 only through its public API (``import perceptrons as pc``), as a user would.
@@ -66,6 +67,10 @@ WORKLOADS = {
     "W5b": "throughput: digits (1797), 64-128-10 ReLU, batch 32, 20 epochs of SGD (lr 0.01, momentum 0.9, Nesterov), "
     "data in --dtype for every peer",
     "W6": "large network: 784-512-512-10 ReLU, batch 512, float32 always (whatever --dtype), random data, 40 SGD steps",
+    "W7": "estimator, L-BFGS: digits (1797, standardised, 1347 train), 64 tanh units, solver='lbfgs', max_iter=200, "
+    "random_state 0, 1, 2: PerceptronClassifier vs MLPClassifier with the same hyper-parameters; time per fit",
+    "W8": "estimator, regression: make_regression (20640 x 8, California-housing-sized, noise 10, y standardised), "
+    "64 ReLU units, Adam, batch 200, max_iter=20, random_state 0, 1: PerceptronRegressor vs MLPRegressor; time per fit",
 }
 PEERS = {
     "W1": ["ours", "naive"],
@@ -76,7 +81,15 @@ PEERS = {
     "W5a": ["ours", "sklearn", "torch"],
     "W5b": ["ours", "sklearn", "torch"],
     "W6": ["ours", "torch"],
+    "W7": ["ours", "sklearn"],
+    "W8": ["ours", "sklearn"],
 }
+#: the estimator workloads: the hyper-parameters both peers get, and the random states each run fits
+ESTIMATOR_PARAMS: dict[str, dict[str, Any]] = {
+    "W7": dict(hidden_layer_sizes=(64,), activation="tanh", solver="lbfgs", max_iter=200),
+    "W8": dict(hidden_layer_sizes=(64,), solver="adam", batch_size=200, max_iter=20),
+}
+ESTIMATOR_SEEDS = {"W7": (0, 1, 2), "W8": (0, 1)}
 DTYPES = ("float64", "float32")
 WIDTHS = (2, 5, 10, 15, 20, 50)
 MAX_REPEATS = 25
@@ -109,7 +122,20 @@ def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
 
         X, y = load_digits(return_X_y=True)
         X = X / 16.0
-    if w in ("W1", "W2", "W3a", "W3b", "W4", "W5a", "W5b"):
+    elif w == "W7":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        X = (X - X.mean(axis=0)) / np.maximum(X.std(axis=0), 1e-12)
+    elif w == "W8":
+        from sklearn.datasets import make_regression
+        from sklearn.model_selection import train_test_split as split_rows
+
+        X, y = make_regression(n_samples=20640, n_features=8, n_informative=8, noise=10.0, random_state=0)
+        y = (y - y.mean()) / y.std()
+        parts = split_rows(X.astype(dt), y, test_size=0.25, random_state=0)  # ours stratifies labels
+        return dict(zip(("Xtr", "Xte", "ytr", "yte"), parts))
+    if w in ("W1", "W2", "W3a", "W3b", "W4", "W5a", "W5b", "W7"):
         return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(X.astype(dt), y)))
     if w == "W6":
         rng = np.random.default_rng(0)
@@ -212,6 +238,8 @@ def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
             return {"accuracy": _accuracy(net, d["Xte"], d["yte"]), "samples": float(len(d["ytr"]) * epochs)}
 
         return run
+    if w in ESTIMATOR_PARAMS:
+        return _estimator_run(w, d, pc.PerceptronClassifier if w == "W7" else pc.PerceptronRegressor)
     if w == "W6":
 
         def run() -> dict[str, float]:
@@ -221,6 +249,27 @@ def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
 
         return run
     raise ValueError(w)
+
+
+def _estimator_run(w: str, d: dict[str, Any], cls: Any) -> Callable[[], dict[str, float]]:
+    """Fit ``cls`` (ours or scikit-learn's: the same API) once per random state of ``w``; the mean test score
+    (accuracy, or R^2 for the regressor) and the time per fit."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    key = "accuracy" if w == "W7" else "r2"
+    seeds = ESTIMATOR_SEEDS[w]
+
+    def run() -> dict[str, float]:
+        scores = [
+            cls(random_state=seed, **ESTIMATOR_PARAMS[w]).fit(d["Xtr"], d["ytr"]).score(d["Xte"], d["yte"])
+            for seed in seeds
+        ]
+        return {key: float(np.mean(scores)), "per_model": 1.0 / len(seeds)}
+
+    return run
 
 
 def _w6_flops() -> float:
@@ -268,9 +317,11 @@ def sklearn_peer(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, f
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     warnings.simplefilter("ignore", ConvergenceWarning)
+    if w in ESTIMATOR_PARAMS:
+        return _estimator_run(w, d, MLPClassifier if w == "W7" else MLPRegressor)
     common = dict(alpha=0.0, tol=0.0, n_iter_no_change=10**9, shuffle=True)
     if w == "W4":
 
@@ -650,6 +701,8 @@ def _table(workloads: dict[str, Any], protocol: dict[str, Any], dtype: str) -> s
                 )
             speed = f"{r['speedup']:.1f}x" if "speedup" in r else ""
             acc = f"{r['accuracy']:.3f}" if "accuracy" in r else ""
+            if "r2" in r:
+                acc, note = f"{r['r2']:.3f}", f"{note}; score is R^2"
             lines.append(f"{w:8} {peer:8} {t_show * 1e3:>9.2f}ms {speed:>15} {acc:>9}  {note}")
     p = protocol
     lines += [

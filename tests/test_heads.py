@@ -1,6 +1,6 @@
 """The output heads of ``perceptrons.core``, each checked against an oracle that shares no code with the package.
 
-- Gradients and loss of ``loss_and_grads`` for every head (softmax, logistic binary and multilabel, identity with
+- Gradients and loss of ``loss_and_grads`` for every head (softmax, logistic binary and multilabel, identity and exp with
   one and several outputs), with and without L2 / L1 / sample weights, against ``autograd`` applied to the loss
   written here from the formulas of the API (``logsumexp``, ``logaddexp(0, z)``, ...), on hundreds of random
   architectures.
@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from autograd.scipy.special import logsumexp as ag_logsumexp
-from scipy.special import expit
+from scipy.special import expit, xlogy
 from scipy.special import softmax as sp_softmax
-from sklearn.neural_network._base import binary_log_loss, log_loss, squared_loss
+from sklearn.neural_network._base import binary_log_loss, log_loss, poisson_loss, squared_loss
 
 import perceptrons
 from perceptrons.core.fused import FusedBackprop
@@ -39,8 +39,10 @@ HEAD_CASES = [
     ("logistic", 2, 4),
     ("identity", 1, 1),
     ("identity", 2, 4),
+    ("exp", 1, 1),
+    ("exp", 2, 3),
 ]
-HEAD_IDS = ["softmax", "logistic-binary", "logistic-multilabel", "identity-1", "identity-multi"]
+HEAD_IDS = ["softmax", "logistic-binary", "logistic-multilabel", "identity-1", "identity-multi", "exp-1", "exp-multi"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -101,6 +103,8 @@ def ag_loss(params, X, y, activation, output, alpha, l1, sample_weight):
         per_sample = ag_logsumexp(z, axis=1) - anp.sum(z * onehot, axis=1)
     elif output == "logistic":
         per_sample = anp.sum(anp.logaddexp(0.0, z) - y * z, axis=1)
+    elif output == "exp":  # half Poisson deviance with the log link: mu = e^z, y log(y / mu) - y + mu
+        per_sample = anp.sum(xlogy(y, y) - y * z - y + anp.exp(z), axis=1)
     else:
         per_sample = anp.sum((z - y) ** 2, axis=1) / (2.0 * k)
     loss = anp.sum(w * per_sample) / np.sum(w)
@@ -123,6 +127,8 @@ def np_loss(z, y, output, sample_weight=None):
         per = lse - z[np.arange(n), y]
     elif output == "logistic":
         per = (np.logaddexp(0.0, z) - y * z).sum(axis=1)
+    elif output == "exp":
+        per = (xlogy(y, y / np.exp(z)) - y + np.exp(z)).sum(axis=1)
     else:
         per = ((z - y) ** 2).sum(axis=1) / (2.0 * k)
     return float((w * per).sum() / w.sum())
@@ -150,6 +156,8 @@ def random_targets(rng, output, n, k):
         return rng.integers(0, k, size=n).astype(np.intp)
     if output == "logistic":
         return (rng.random((n, k)) < 0.5).astype(np.float64)
+    if output == "exp":  # counts, zeros included (0 log 0 = 0)
+        return rng.poisson(1.5, size=(n, k)).astype(np.float64)
     return rng.standard_normal((n, k))
 
 
@@ -281,6 +289,8 @@ def sklearn_loss(output, z, y, w):
         return log_loss(np.eye(z.shape[1])[y], sp_softmax(z, axis=1), w)
     if output == "logistic":
         return binary_log_loss(y, expit(z), w)
+    if output == "exp":
+        return poisson_loss(y, np.exp(z), w)
     return squared_loss(y, z, w)
 
 

@@ -197,7 +197,7 @@ def saved_classifier(tmp_path_factory):
         (lambda m: m["params"].update(learning_rate_init=-1.0), "learning_rate_init"),
         (lambda m: m["params"].update(tol=float("nan")), "tol"),
         (lambda m: m.update(n_features_in=7), "features"),
-        (lambda m: m.update(loss_curve="abc"), "loss_curve"),
+        (lambda m: m.update(loss_curve_="abc"), "loss_curve"),
         (lambda m: m.update(params=[1]), "params"),
     ],
 )

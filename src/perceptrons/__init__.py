@@ -14,13 +14,14 @@ from .core import (
     loss_and_grads,
     train,
 )
-from .estimator import PerceptronClassifier
+from .estimator import PerceptronClassifier, PerceptronRegressor
 from .io import load
 
 __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "PerceptronClassifier",
+    "PerceptronRegressor",
     "SGD",
     "Adam",
     "GradCheckResult",

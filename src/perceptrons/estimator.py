@@ -1,97 +1,704 @@
-"""``PerceptronClassifier``: a scikit-learn classifier over the core (not a second implementation).
+"""``PerceptronClassifier`` and ``PerceptronRegressor``: scikit-learn's ``MLPClassifier`` and ``MLPRegressor``
+over the core (not a second implementation), drop-in replacements that pass scikit-learn's own MLP tests.
 
-Parameters carry scikit-learn's ``MLPClassifier`` names wherever the meaning is the same, so it is a
-drop-in. Conventions that differ, stated once:
+Same parameters, the same accepted values and error types (scikit-learn's ``_parameter_constraints``),
+the same attributes with the same meaning (``coefs_``, ``intercepts_``, ``n_iter_`` per call, ``t_``,
+``loss_``, ``loss_curve_``, ``best_loss_``, ``validation_scores_``, ``out_activation_``, ...). The output
+layer is the core's head of the same name: ``softmax`` (several classes), ``logistic`` (two classes with
+one output unit, or multilabel), ``identity`` (squared error), ``exp`` (``loss="poisson"``).
 
-- scikit-learn's loss adds ``alpha / (2 n_batch) * sum ||W||^2`` to the mean cross-entropy of a batch;
-  the core's loss adds ``(alpha_core / 2) sum ||W||^2``, so each epoch trains with
-  ``alpha_core = alpha / batch_size`` (the same objective, except on an epoch's shorter last batch).
-- Binary problems use two softmax outputs (scikit-learn uses one logistic unit): the same family of
-  decision functions, and one code path for every number of classes.
-- ``init="auto"`` is He for ReLU and Glorot (uniform, zero biases) otherwise; ``"normal"`` is the course's.
-- Divergence: if the loss becomes NaN/inf, ``fit`` raises ``FloatingPointError`` naming the epoch and
-  suggesting a smaller ``learning_rate_init``; the network keeps the last weights whose loss was finite.
+Conventions, stated once:
+
+- scikit-learn's loss of a batch adds ``alpha / (2 S) * sum ||W||^2`` to the head's weighted mean loss,
+  ``S`` the batch's sum of sample weights (its size without weights); the core adds
+  ``(alpha_core / 2) sum ||W||^2``, so every batch is computed with ``alpha_core = alpha / S``: the same
+  objective and the same gradient, batch by batch (and for L-BFGS over the whole set).
+- ``solver="lbfgs"`` is scipy's L-BFGS-B over the network's flat parameter vector (``maxiter=max_iter``,
+  ``maxfun=max_fun``, ``gtol=tol``); the stochastic solvers are the core's ``SGD``/``Adam`` with
+  scikit-learn's learning-rate schedules around them.
+- ``coefs_`` and ``intercepts_`` are views into ``net_.flat_params``: writing into them changes the
+  network. Assigning new arrays (``est.coefs_[0] = W`` or ``est.coefs_ = [...]``) is also honoured: the
+  network takes them over at its next use (``predict``, ``partial_fit``, a warm-started ``fit``).
+- Randomness: ``random_state`` (None, an int or a ``RandomState``) is read at each ``fit``/``partial_fit``
+  call and drawn from in scikit-learn's order, so the same ``random_state`` gives scikit-learn's initial
+  weights, validation split and sample order (``init="sklearn"``, the default; the core's ``"auto"``,
+  ``"he"``, ``"glorot"``, ``"normal"`` are there too, seeded from it).
+- Multi-output squared error: the gradient is the exact gradient of scikit-learn's loss (half the mean
+  over samples *and* outputs); scikit-learn's own ``MLPRegressor`` steps along ``K`` times it.
+- Divergence: if an epoch's loss is NaN or infinite, ``fit`` raises :class:`NonFiniteWeights` (a
+  ``ValueError`` with scikit-learn's message, and a ``FloatingPointError``) naming the epoch and the
+  learning rate; the network keeps the weights it had before that epoch. With ``early_stopping`` the
+  diverged epoch scores NaN, training stops, and the best weights are restored, as in scikit-learn.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import io as model_files
-from .core import MLP, SGD, Adam, TrainingDiverged, forward, train
-from .core.heads import log_softmax, softmax
+from .core import MLP, SGD, Adam, forward, loss_and_grads
+from .core.fused import FusedBackprop
+from .core.heads import HEADS, log_softmax, sigmoid, softmax
+from .core.network import INITS, ParamViews
 from .core.threads import blas_threads_for
+from .core.validation import check_sample_weight
 
-_ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "identity"}
+Array = NDArray[Any]
 
-
-def _check_param(
-    name: str,
-    value: Any,
-    kind: type | tuple[type, ...],
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    if isinstance(value, (bool, np.bool_)) and kind is not bool or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {getattr(kind, '__name__', kind)}, got {value!r} ({type(value).__name__}).")
-    v = float(value)  # type: ignore[arg-type]
-    if v != v:  # NaN passes every comparison below
-        raise ValueError(f"{name} must be a number, got {value!r}.")
-    if low is not None and (v <= low if low_open else v < low):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}.")
-    if high is not None and (v >= high if high_open else v > high):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}.")
+#: scikit-learn's activation names -> the core's
+ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "identity"}
+_INIT = {"init": [StrOptions({"sklearn", *INITS})]}
+_STOCHASTIC = ("sgd", "adam")
+_RECORDS = ("loss_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
+_NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values and need to be preprocessed."
+)
 
 
-def _classes_from_file(classes: Any, dtype_text: Any) -> NDArray[Any]:
-    """The saved ``classes_``: a flat list of distinct labels, sorted, of a plain int/str dtype."""
-    dtype = np.dtype(dtype_text) if isinstance(dtype_text, str) and len(dtype_text) <= 16 else None
-    if dtype is None or dtype.kind not in "biufUS" or dtype.subdtype is not None or dtype.shape:
-        raise ValueError(f"classes_dtype must be a plain int, float or str dtype, got {str(dtype_text)[:40]!r}")
-    if not isinstance(classes, list) or any(isinstance(c, (list, dict)) for c in classes):
-        raise ValueError("classes must be a flat list of labels")
-    out = np.array(classes, dtype=dtype)
-    if out.tolist() != classes:  # e.g. "<U2" would cut "abc" to "ab", int64 would cut 0.5 to 0
-        raise ValueError(f"classes {classes[:10]!r} do not fit classes_dtype {dtype_text!r}")
-    if out.ndim != 1 or out.size < 2 or np.any(out[1:] <= out[:-1]):
-        raise ValueError(f"classes must be at least two distinct labels in sorted order, got {classes[:10]!r}")
-    return out
+class NonFiniteWeights(FloatingPointError, ValueError):
+    """Training diverged: the loss (and with it the weights) became NaN or infinite. A ``ValueError`` as in
+    scikit-learn, and a ``FloatingPointError`` as the core's ``TrainingDiverged``."""
 
 
-class PerceptronClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-layer perceptron classifier trained by backpropagation (NumPy, from scratch).
+class _Optimizer:
+    """The core's update rule (``SGD`` or ``Adam``) with scikit-learn's learning-rate schedule around it.
+
+    ``learning_rate`` is the current rate. ``"invscaling"``: ``learning_rate_init / (t + 1) ** power_t``
+    after each epoch, ``t`` the samples seen; ``"adaptive"``: divided by 5 each time training stalls
+    (stopping once it is <= 1e-6); Adam keeps its rate (its bias correction is in the rule).
+    """
+
+    def __init__(self, rule: SGD | Adam, schedule: str, power_t: float) -> None:
+        self.rule, self.schedule, self.power_t = rule, schedule, float(power_t)
+        self.learning_rate_init = rule.lr
+
+    @property
+    def learning_rate(self) -> float:
+        return self.rule.lr
+
+    def step(self, theta: Array, grad: Array) -> None:
+        self.rule.step({"theta": theta}, {"theta": grad})
+
+    def iteration_ends(self, t: int) -> None:
+        if self.schedule == "invscaling":
+            self.rule.lr = self.learning_rate_init / (t + 1) ** self.power_t
+
+    def trigger_stopping(self, msg: str, verbose: Any) -> bool:
+        """Whether training that stalled stops (else the rate was lowered and training goes on)."""
+        if self.schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.rule.lr <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.rule.lr /= 5.0
+        if verbose:
+            print(msg + f" Setting learning rate to {self.rule.lr:f}")
+        return False
+
+
+class _Objective:
+    """Loss and gradient of a network on rows of the training data, the gradient into one flat vector.
+
+    Dense X: the core's fused engine on ``[X, 1]`` (made once). Sparse X (CSR): the reference backward pass,
+    which uses X only in products (never densified).
+    """
+
+    def __init__(self, net: MLP, X: Any) -> None:
+        self.net = net
+        self.grad = np.empty_like(net.flat_params)
+        self.sparse = sp.issparse(X)
+        if self.sparse:
+            self.grads = ParamViews(self.grad, {k: v.shape for k, v in net.params.items()})
+            self.rows: Any = sp.csr_matrix(X, dtype=net.dtype)
+        else:
+            self.engine = FusedBackprop(net.sizes, net.activation, net.output, net.flat_params, self.grad)
+            self.rows = self.engine.prepare(X)
+
+    def __call__(self, rows: Any, T: Array, w: Array | None, alpha: float) -> float:
+        """The loss of ``rows`` (rows of ``self.rows``) with targets ``T`` and weights ``w``; gradient in ``grad``."""
+        if self.sparse:
+            net = self.net
+            loss, grads = loss_and_grads(net.params, rows, T, net.activation, net.output, alpha, 0.0, w)
+            for k, g in grads.items():
+                self.grads[k][...] = g
+            return loss
+        self.engine.alpha = alpha
+        return self.engine(rows, T, w)[0]
+
+
+class _BasePerceptron(BaseEstimator):
+    """What both estimators share: validation, the two solvers, the network behind ``coefs_``, files."""
+
+    # the hyper-parameters both estimators take (set by their __init__), and what fitting sets
+    hidden_layer_sizes: Any
+    activation: str
+    solver: str
+    alpha: float
+    batch_size: int | str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    max_iter: int
+    shuffle: bool
+    random_state: Any
+    tol: float
+    verbose: Any
+    warm_start: bool
+    momentum: float
+    nesterovs_momentum: bool
+    early_stopping: bool
+    validation_fraction: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    n_iter_no_change: float
+    max_fun: int
+    init: str
+    _kind: str
+    net_: MLP
+    coefs_: list[Array]
+    intercepts_: list[Array]
+
+    # -- parameters -------------------------------------------------------------------------------
+    def _hidden_sizes(self) -> list[int]:
+        h = self.hidden_layer_sizes
+        sizes = list(h) if hasattr(h, "__iter__") else [h]
+        for s in sizes:
+            if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+                raise TypeError(f"hidden_layer_sizes must hold ints, got {s!r} in {h!r}; pass e.g. (100,).")
+        if any(s <= 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be > 0, got {[int(s) for s in sizes]}; every layer needs a unit."
+            )
+        return [int(s) for s in sizes]
+
+    def _random_state(self) -> np.random.RandomState:
+        """The call's source of randomness, from ``random_state`` as scikit-learn reads it at each call: an int
+        seeds a new ``RandomState``, a ``RandomState`` is used (and moves on), None is fresh OS entropy (not
+        NumPy's global state). Drawn in scikit-learn's order (initial weights, validation split, one shuffle
+        per epoch), so the same ``random_state`` gives scikit-learn's initial network and sample order."""
+        rs = self.random_state
+        return np.random.RandomState() if rs is None else check_random_state(rs)
+
+    # -- the network behind coefs_ / intercepts_ --------------------------------------------------
+    def _bind_views(self) -> None:
+        net = self.net_
+        self.coefs_ = [net.params[f"W{i}"] for i in range(net.n_layers)]
+        self.intercepts_ = [net.params[f"b{i}"] for i in range(net.n_layers)]
+
+    def _views_bound(self) -> bool:
+        net = self.__dict__.get("net_")
+        coefs, intercepts = self.__dict__.get("coefs_"), self.__dict__.get("intercepts_")
+        if net is None or coefs is None or intercepts is None:
+            return False
+        n = net.n_layers
+        return (
+            len(coefs) == n
+            and len(intercepts) == n
+            and all(coefs[i] is net.params[f"W{i}"] and intercepts[i] is net.params[f"b{i}"] for i in range(n))
+        )
+
+    def _network(self) -> MLP:
+        """``net_``, after taking over any arrays assigned to ``coefs_``/``intercepts_`` since it was made."""
+        if self._views_bound():
+            return self.net_
+        coefs = [np.asarray(c) for c in self.coefs_]
+        intercepts = [np.atleast_1d(np.asarray(b)) for b in self.intercepts_]
+        shapes = [c.shape for c in coefs]
+        sizes = [shapes[0][0], *(s[1] for s in shapes)] if shapes and all(len(s) == 2 for s in shapes) else None
+        if (
+            sizes is None
+            or len(intercepts) != len(coefs)
+            or any(shapes[i][0] != sizes[i] for i in range(len(shapes)))
+            or any(b.shape != (s[1],) for b, s in zip(intercepts, shapes))
+        ):
+            raise ValueError(
+                f"coefs_ and intercepts_ do not make a network: weight shapes {shapes}, bias shapes "
+                f"{[b.shape for b in intercepts]}; layer i needs W (fan_in, fan_out) and b (fan_out,), each fan_in "
+                "the previous fan_out."
+            )
+        new = {**{f"W{i}": c for i, c in enumerate(coefs)}, **{f"b{i}": b for i, b in enumerate(intercepts)}}
+        net = self.__dict__.get("net_")
+        if net is not None and net.sizes == sizes:
+            net.params = new  # copied into the one buffer: the optimiser's state stays valid
+        else:
+            dtype = np.float32 if all(a.dtype == np.float32 for a in coefs + intercepts) else np.float64
+            net = MLP(sizes, ACTIVATIONS[self.activation], self.out_activation_, seed=0, dtype=dtype)
+            net.params = new
+            self.__dict__.pop("_optimizer", None)  # its state belongs to another shape
+        self.net_ = net
+        self._bind_views()
+        return net
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()  # type: ignore[misc]
+        if self._views_bound():  # views are rebuilt from the network, never stored twice
+            state = {k: v for k, v in state.items() if k not in ("coefs_", "intercepts_")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)  # type: ignore[misc]
+        if "net_" in self.__dict__ and "coefs_" not in self.__dict__:
+            self._bind_views()
+
+    # -- fitting ----------------------------------------------------------------------------------
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Array]:
+        raise NotImplementedError
+
+    def _out_activation(self) -> str:
+        raise NotImplementedError
+
+    def _score_predictions(self, y: Any, z: Array, sample_weight: Array | None) -> float:
+        raise NotImplementedError
+
+    def _val_targets(self, Y: Array) -> Any:
+        raise NotImplementedError
+
+    def _stratify(self, Y: Array) -> Array | None:
+        return None
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Any:
+        self._validate_params()
+        hidden = self._hidden_sizes()
+        first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first)
+        w = _sample_weight(sample_weight, X.shape[0])
+        rng = self._random_state()
+        if first:
+            self._initialize([X.shape[1], *hidden, Y.shape[1]], X.dtype, rng)
+        net = self._network()
+        if net.sizes[0] != X.shape[1] or net.sizes[-1] != Y.shape[1]:
+            raise ValueError(
+                f"the network has {net.sizes[0]} inputs and {net.sizes[-1]} outputs, the data needs {X.shape[1]} "
+                f"and {Y.shape[1]}; fit without warm_start to start a new network."
+            )
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(net, X, Y, w)
+            else:
+                self._fit_stochastic(net, X, Y, w, rng, incremental)
+        if not np.isfinite(net.flat_params).all():
+            raise NonFiniteWeights(_NON_FINITE)
+        return self
+
+    def _initialize(self, units: list[int], dtype: Any, rng: np.random.RandomState) -> None:
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = units[-1]
+        self.n_layers_ = len(units)
+        self.out_activation_ = self._out_activation()
+        self.net_ = self._new_network(units, dtype, rng)
+        self._bind_views()
+        self._best_params = self.net_.flat_params.copy()
+        self.__dict__.pop("_optimizer", None)
+        if self.solver in _STOCHASTIC:
+            self._start_records()
+
+    def _start_records(self) -> None:
+        """The records of stochastic training, None where scikit-learn's are None."""
+        self.loss_curve_: list[float] = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_: list[float] | None = []
+            self.best_validation_score_: float | None = -np.inf
+            self.best_loss_: float | None = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _new_network(self, units: list[int], dtype: Any, rng: np.random.RandomState) -> MLP:
+        """A network with initial weights: ``"sklearn"``, scikit-learn's (weights *and* biases uniform in
+        +-sqrt(c / (fan_in + fan_out)), c = 2 for logistic hidden units and 6 otherwise, drawn layer by layer,
+        W before b), or one of the core's ``init`` schemes (seeded from ``rng``)."""
+        act = ACTIVATIONS[self.activation]
+        init = self.init
+        seed = 0 if init == "sklearn" else int(rng.randint(2**31 - 1))
+        net = MLP(units, act, self.out_activation_, "glorot" if init == "sklearn" else init, seed=seed, dtype=dtype)
+        if init == "sklearn":
+            factor = 2.0 if act == "sigmoid" else 6.0
+            for i, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
+                bound = math.sqrt(factor / (fan_in + fan_out))
+                net.params[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out))
+                net.params[f"b{i}"] = rng.uniform(-bound, bound, fan_out)
+        return net
+
+    def _targets(self, Y: Array, dtype: Any) -> Array:
+        """The head's encoding of ``Y`` (N, n_outputs): class codes for softmax, floats otherwise."""
+        return Y.argmax(axis=1) if self.out_activation_ == "softmax" else np.asarray(Y, dtype=dtype)
+
+    def _fit_lbfgs(self, net: MLP, X: Any, Y: Array, w: Array | None) -> None:
+        obj = _Objective(net, X)
+        T = self._targets(Y, net.dtype)
+        wd = None if w is None else w.astype(net.dtype)
+        alpha = self.alpha / (X.shape[0] if w is None else float(w.sum()))
+        theta = net.flat_params
+
+        def loss_and_grad(x: Array) -> tuple[float, Array]:
+            theta[...] = x
+            loss = obj(obj.rows, T, wd, alpha)
+            return loss, obj.grad.astype(np.float64)  # a copy: the buffer is reused at the next call
+
+        with blas_threads_for(X.shape[0], net.sizes, net.dtype):
+            res = scipy.optimize.minimize(
+                loss_and_grad,
+                theta.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            )
+        theta[...] = res.x
+        self.n_iter_ = min(int(res.nit), int(self.max_iter))
+        self.loss_ = float(res.fun)
+        if self.verbose:
+            print(f"L-BFGS-B: {res.nit} iterations, {res.nfev} evaluations, loss = {res.fun:.8f} ({res.message})")
+        if res.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {res.nit} iteration(s) (status={res.status}): {res.message}. "
+                f"Increase max_iter (now {self.max_iter}) or max_fun (now {self.max_fun}), or scale the data.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _make_optimizer(self) -> _Optimizer:
+        if self.solver == "sgd":
+            rule: SGD | Adam = SGD(self.learning_rate_init, self.momentum, self.nesterovs_momentum)
+            return _Optimizer(rule, self.learning_rate, self.power_t)
+        rule = Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+        return _Optimizer(rule, "constant", 0.0)
+
+    def _split(self, X: Any, Y: Array, w: Array | None, rng: np.random.RandomState) -> tuple[Any, ...]:
+        """Training and validation parts for early stopping (stratified for one output, as scikit-learn)."""
+        arrays = (X, Y) if w is None else (X, Y, w)
+        parts = train_test_split(
+            *arrays,
+            random_state=rng,
+            test_size=self.validation_fraction,
+            stratify=self._stratify(Y),
+        )
+        X_tr, X_val, Y_tr, Y_val = parts[:4]
+        w_tr, w_val = (None, None) if w is None else (parts[4], parts[5])
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                f"The validation set is too small ({X_val.shape[0]} sample). Increase 'validation_fraction' (now "
+                f"{self.validation_fraction}) or the size of your dataset."
+            )
+        return X_tr, Y_tr, w_tr, X_val, self._val_targets(Y_val), w_val
+
+    def _batch_size(self, n: int) -> int:
+        if isinstance(self.batch_size, str):  # "auto"
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n} training samples; it is clipped to {n}.",
+                UserWarning,
+                stacklevel=5,
+            )
+        return min(int(self.batch_size), n)
+
+    def _fit_stochastic(
+        self, net: MLP, X: Any, Y: Array, w: Array | None, rng: np.random.RandomState, incremental: bool
+    ) -> None:
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        if not hasattr(self, "loss_curve_"):  # a network trained by L-BFGS, now trained by SGD/Adam
+            self._start_records()
+        early = bool(self.early_stopping)
+        X_val = y_val = w_val = None
+        if early:
+            X, Y, w, X_val, y_val, w_val = self._split(X, Y, w, rng)
+        obj = _Objective(net, X)
+        T = self._targets(Y, net.dtype)
+        wd = None if w is None else w.astype(net.dtype)
+        n = X.shape[0]
+        batch = self._batch_size(n)
+        theta = net.flat_params
+        backup = np.empty_like(theta)
+        order = np.arange(n)  # re-shuffled each epoch, as scikit-learn's sample_idx
+        self.n_iter_ = 0
+        with blas_threads_for(batch, net.sizes, net.dtype):
+            for _ in range(self.max_iter):
+                np.copyto(backup, theta)
+                if self.shuffle:
+                    order = order[rng.permutation(n)]
+                loss = self._epoch(obj, T, wd, batch, order if self.shuffle else None)
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n
+                self.loss_curve_.append(loss)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+                if not math.isfinite(loss):
+                    if not early:
+                        np.copyto(theta, backup)
+                        raise self._diverged(loss)
+                    self._update_no_improvement_count(True, None, None, None)  # a diverged network scores NaN
+                    break
+                self._update_no_improvement_count(early, X_val, y_val, w_val)
+                self._optimizer.iteration_ends(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if early else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for "
+                        f"{self.n_iter_no_change} consecutive epochs."
+                    )
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                        "hasn't converged yet; increase max_iter or learning_rate_init.",
+                        ConvergenceWarning,
+                        stacklevel=4,
+                    )
+        if early:
+            np.copyto(theta, self._best_params)
+
+    def _epoch(self, obj: _Objective, T: Array, w: Array | None, batch: int, order: Array | None) -> float:
+        """One pass over the rows in batches, in ``order`` (rows permuted once, so each batch is a slice);
+        returns scikit-learn's epoch loss (the mean of the batch losses weighted by batch sizes)."""
+        rows, n = obj.rows, T.shape[0]
+        if order is not None:  # take along axis 0: a gather of whole rows, faster than fancy indexing
+            rows = rows[order] if obj.sparse else rows.take(order, axis=0)
+            T, w = T.take(order, axis=0), None if w is None else w.take(order)
+        theta, grad, step, alpha = obj.net.flat_params, obj.grad, self._optimizer.step, float(self.alpha)
+        total = 0.0
+        for lo in range(0, n, batch):
+            hi = min(lo + batch, n)
+            if w is None:
+                total += obj(rows[lo:hi], T[lo:hi], None, alpha / (hi - lo)) * (hi - lo)
+            else:
+                wb = w[lo:hi]
+                s = float(wb.sum())
+                if s <= 0:  # a batch whose weights are all zero holds no data
+                    continue
+                total += obj(rows[lo:hi], T[lo:hi], wb, alpha / s) * (hi - lo)
+            step(theta, grad)
+        return total / n
+
+    def _update_no_improvement_count(self, early: bool, X_val: Any, y_val: Any, w_val: Array | None) -> None:
+        if early:
+            score = np.nan if X_val is None else self._validation_score(X_val, y_val, w_val)
+            self.validation_scores_.append(score)  # type: ignore[union-attr]
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            best = self.best_validation_score_
+            if score < best + self.tol:  # type: ignore[operator]
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > best:  # type: ignore[operator]
+                self.best_validation_score_ = score
+                self._best_params = self.net_.flat_params.copy()
+        else:
+            last = self.loss_curve_[-1]
+            if last > self.best_loss_ - self.tol:  # type: ignore[operator]
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last < self.best_loss_:  # type: ignore[operator]
+                self.best_loss_ = last
+
+    def _validation_score(self, X: Any, y: Any, w: Array | None) -> float:
+        net = self.net_
+        with blas_threads_for(X.shape[0], net.sizes, net.dtype):
+            z = forward(net.params, X, net.activation)
+        return self._score_predictions(y, z, w)
+
+    def _diverged(self, loss: float) -> NonFiniteWeights:
+        lr = self.learning_rate_init
+        return NonFiniteWeights(
+            f"{_NON_FINITE} {type(self).__name__} diverged in epoch {self.n_iter_}: the training loss became {loss}. "
+            f"The network keeps the weights it had before that epoch. Standardise X, or lower the learning rate "
+            f"(learning_rate_init={lr:g}), e.g. to {lr / 10:g}."
+        )
+
+    def _loss_grad_lbfgs(
+        self, packed_coef_inter: Array, X: Any, y: Array, sample_weight: Array | None, *unused: Any
+    ) -> tuple[float, Array]:
+        """scikit-learn's objective of L-BFGS, with its signature (its test of the gradient calls it): the loss at
+        the parameters ``packed_coef_inter`` in scikit-learn's order (every weight matrix, then every bias) on
+        (X, y), ``y`` the binarised targets (N, n_outputs), and the gradient in the same order."""
+        net = self._network()
+        params, offset = {}, 0
+        for prefix in ("W", "b"):
+            for i in range(net.n_layers):
+                shape = net.params[f"{prefix}{i}"].shape
+                size = math.prod(shape)
+                params[f"{prefix}{i}"] = packed_coef_inter[offset : offset + size].reshape(shape)
+                offset += size
+        Y = np.asarray(y).reshape(X.shape[0], -1)
+        s = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        loss, grads = loss_and_grads(
+            params,
+            X,
+            self._targets(Y, np.float64),
+            net.activation,
+            net.output,
+            self.alpha / s,
+            0.0,
+            sample_weight,
+        )
+        packed = [grads[f"{p}{i}"].ravel() for p in ("W", "b") for i in range(net.n_layers)]
+        return loss, np.concatenate(packed)
+
+    # -- prediction -------------------------------------------------------------------------------
+    def _logits(self, X: Any) -> Array:
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32))
+        net = self._network()
+        with blas_threads_for(X.shape[0], net.sizes, net.dtype):
+            return forward(net.params, X, net.activation)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- files ------------------------------------------------------------------------------------
+    def _json_params(self) -> dict[str, Any]:
+        params = {}
+        for k, v in self.get_params().items():
+            if isinstance(v, np.generic):
+                v = v.item()  # NumPy scalars, as grid searches produce them
+            params[k] = v
+        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+            params["random_state"] = None  # a RandomState has no JSON form; the seed is not kept
+        params["hidden_layer_sizes"] = self._hidden_sizes()
+        return params
+
+    def _file_meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "kind": self._kind,
+            "params": self._json_params(),
+            "n_features_in": int(self.n_features_in_),
+            "n_iter": int(self.n_iter_),
+            "t": int(getattr(self, "t_", 0)),
+            "out_activation": self.out_activation_,
+        }
+        if hasattr(self, "feature_names_in_"):
+            meta["feature_names_in"] = [str(s) for s in self.feature_names_in_]
+        for key in _RECORDS:  # only those this estimator has (L-BFGS keeps no curve), None where None
+            if hasattr(self, key):
+                value = getattr(self, key)
+                meta[key] = value if value is None else np.asarray(value, dtype=float).tolist()
+        meta["no_improvement_count"] = int(getattr(self, "_no_improvement_count", 0))
+        return meta
+
+    def _restore(self, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
+        from_meta = MLP.from_file(arrays, meta["net"])
+        self.net_ = from_meta
+        self._bind_views()
+        self.n_features_in_ = int(meta["n_features_in"])
+        if "feature_names_in" in meta:
+            self.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+        self._validate_params()  # crafted values (a negative learning rate...) are refused, not half-loaded
+        n_iter = meta["n_iter"]
+        if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
+            raise ValueError(f"n_iter must be a non-negative int, got {n_iter!r}")
+        self.n_iter_ = n_iter
+        self.t_ = int(meta.get("t", 0))
+        self.n_outputs_ = from_meta.sizes[-1]
+        self.n_layers_ = len(from_meta.sizes)
+        self.out_activation_ = meta.get("out_activation", from_meta.output)
+        if "loss_curve" in meta:  # files of the first edition
+            meta = {"loss_curve_": meta["loss_curve"], **meta}
+        for key in _RECORDS:
+            if key in meta:
+                value = meta[key]
+                numbers_only = isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)
+                if not (value is None or isinstance(value, (int, float)) or numbers_only):
+                    raise ValueError(f"{key} must be a number or a list of numbers")
+                setattr(self, key, value)
+        self._no_improvement_count = int(meta.get("no_improvement_count", 0))
+        self._best_params = from_meta.flat_params.copy()
+        sizes = from_meta.sizes
+        if (
+            sizes[0] != self.n_features_in_
+            or sizes[1:-1] != self._hidden_sizes()
+            or from_meta.output != self.out_activation_
+        ):
+            raise ValueError(
+                f"the network has sizes {sizes} and output {from_meta.output!r}, but the estimator declares "
+                f"{self.n_features_in_} features, hidden layers {self._hidden_sizes()} and output {self.out_activation_!r}"
+            )
+
+    def save(self, path: str | Path) -> None:
+        """Save the fitted estimator (``.npz`` + JSON metadata, atomic); ``perceptrons.load`` reads it."""
+        model_files.save_arrays(path, *self.to_file())
+
+
+def _sample_weight(sample_weight: Any, n: int) -> Array | None:
+    """The core's checks of ``sample_weight`` (shape, finite, non-negative), in scikit-learn's words where all
+    weights are zero."""
+    try:
+        return check_sample_weight(sample_weight, n)
+    except ValueError:
+        if np.ndim(sample_weight) <= 1 and np.size(sample_weight) and not np.any(np.asarray(sample_weight)):
+            raise ValueError(
+                "sample_weight is all zero: no sample would count; give at least one sample a positive weight."
+            ) from None
+        raise
+
+
+def _stochastic_solver(est: Any) -> bool:
+    return est.solver in _STOCHASTIC  # partial_fit exists only for the stochastic solvers
+
+
+class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
+    """Multi-layer perceptron classifier trained by backpropagation (NumPy, from scratch), scikit-learn's
+    ``MLPClassifier`` over our core: the same parameters, attributes and behaviour.
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default (100,); ``()`` is a single-layer perceptron
+    hidden_layer_sizes : tuple of int, default (100,)
     activation : {"relu", "tanh", "logistic", "identity"}
-    solver : {"adam", "sgd"}
+    solver : {"adam", "sgd", "lbfgs"}
     alpha : L2 strength, scikit-learn's convention (see the module docstring)
     batch_size : int or "auto" (= min(200, n_samples))
+    learning_rate : {"constant", "invscaling", "adaptive"} (SGD), with ``power_t``
     learning_rate_init, max_iter, shuffle, random_state, tol, verbose, warm_start, momentum,
     nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-    n_iter_no_change : as in ``sklearn.neural_network.MLPClassifier``
-    init : {"auto", "normal", "he", "glorot"}
+    n_iter_no_change, max_fun : as in ``sklearn.neural_network.MLPClassifier``
+    init : {"auto", "normal", "he", "glorot"} (ours)
 
     Attributes
     ----------
-    classes_, n_features_in_, coefs_, intercepts_, loss_curve_, n_iter_, history_ (list of the
-    core's per-epoch :class:`~perceptrons.History`), net_ (the :class:`~perceptrons.MLP`),
-    validation_scores_ and best_validation_score_ with early stopping, best_loss_ without.
+    classes_, n_features_in_, feature_names_in_, coefs_ (views: W_i (fan_in, fan_out)), intercepts_,
+    n_outputs_ (1 for two classes: one logistic unit), out_activation_ ("softmax", "logistic"), n_layers_,
+    n_iter_ (epochs or L-BFGS iterations of the last call), t_, loss_, loss_curve_, best_loss_,
+    validation_scores_, best_validation_score_ (None where scikit-learn's are), net_ (the core's
+    :class:`~perceptrons.MLP`).
     """
+
+    _kind = "PerceptronClassifier"
+    _parameter_constraints: dict[str, Any] = {**MLPClassifier._parameter_constraints, **_INIT}
 
     def __init__(
         self,
@@ -101,7 +708,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         solver: str = "adam",
         alpha: float = 0.0001,
         batch_size: int | str = "auto",
+        learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
         random_state: Any = None,
@@ -116,14 +725,17 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
-        init: str = "auto",
+        max_fun: int = 15000,
+        init: str = "sklearn",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -138,268 +750,301 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.init = init
 
-    # -- validation --------------------------------------------------------------------------
-    def _hidden(self) -> list[int]:
-        h = self.hidden_layer_sizes
-        if isinstance(h, numbers.Integral) and not isinstance(h, bool):
-            h = [h]
-        try:
-            sizes = list(h)
-        except TypeError:
-            raise TypeError(f"hidden_layer_sizes must be a tuple of ints like (100,), got {h!r}.") from None
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, numbers.Integral):
-                raise TypeError(f"hidden_layer_sizes must hold ints, got {s!r} in {h!r}.")
-            if s < 1:
-                raise ValueError(f"hidden_layer_sizes must be > 0, got {s} in {h!r}; every layer needs a unit.")
-        return [int(s) for s in sizes]
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PerceptronClassifier:
+        """Train on (X, y) (labels (N,) or a multilabel indicator (N, K)); returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)  # type: ignore[no-any-return]
 
-    def _validate_params(self) -> None:  # type: ignore[override]
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}.")
-        if self.solver not in ("adam", "sgd"):
-            raise ValueError(f"solver must be 'adam' or 'sgd' (lbfgs is not implemented), got {self.solver!r}.")
-        if self.init not in ("auto", "normal", "he", "glorot"):
-            raise ValueError(f"init must be one of ['auto', 'glorot', 'he', 'normal'], got {self.init!r}.")
-        _check_param("alpha", self.alpha, numbers.Real, 0.0)
-        _check_param("learning_rate_init", self.learning_rate_init, numbers.Real, 0.0, low_open=True)
-        _check_param("max_iter", self.max_iter, numbers.Integral, 1)
-        _check_param("tol", self.tol, numbers.Real, 0.0)
-        _check_param("momentum", self.momentum, numbers.Real, 0.0, 1.0, high_open=True)
-        _check_param("validation_fraction", self.validation_fraction, numbers.Real, 0.0, 1.0, True, True)
-        _check_param("beta_1", self.beta_1, numbers.Real, 0.0, 1.0, high_open=True)
-        _check_param("beta_2", self.beta_2, numbers.Real, 0.0, 1.0, high_open=True)
-        _check_param("epsilon", self.epsilon, numbers.Real, 0.0, low_open=True)
-        _check_param("n_iter_no_change", self.n_iter_no_change, numbers.Integral, 1)
-        if self.batch_size != "auto":
-            _check_param("batch_size", self.batch_size, numbers.Integral, 1)
-        self._hidden()
-
-    def _rng(self) -> np.random.Generator:
-        rs = self.random_state
-        if rs is None or isinstance(rs, np.random.Generator):
-            return np.random.default_rng(rs)
-        if isinstance(rs, np.random.RandomState):
-            return np.random.default_rng(rs.randint(2**31))
-        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
-            return np.random.default_rng(int(rs))
-        raise ValueError(f"random_state must be None, an int, a RandomState or a Generator, got {rs!r}.")
-
-    # -- fitting -----------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> PerceptronClassifier:
-        """Train on (X, y) for up to ``max_iter`` epochs; returns self."""
-        return self._fit(X, y, incremental=False, classes=None)
-
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> PerceptronClassifier:
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> PerceptronClassifier:
         """One epoch on (X, y); ``classes`` (all labels) is required on the first call."""
-        return self._fit(X, y, incremental=True, classes=classes)
-
-    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any) -> PerceptronClassifier:
         self._validate_params()
-        first = not (incremental or self.warm_start) or not hasattr(self, "net_")
-        X, y = validate_data(self, X, y, reset=first, dtype=np.float64)
-        check_classification_targets(y)
-        if first:
-            if incremental:
-                if classes is None:
-                    raise ValueError("classes must be passed on the first call to partial_fit (all the labels).")
-                self.classes_ = unique_labels(classes)
-            else:
-                self.classes_ = unique_labels(y)
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y has only one class ({self.classes_[0]!r}); a classifier needs at least 2 classes to learn."
-                )
-        elif incremental and classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True; set early_stopping=False.")
+        if getattr(self, "classes_", None) is None:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit (all the labels).")
+            self.classes_ = unique_labels(classes)
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
+        elif classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
             raise ValueError(
-                f"classes {list(unique_labels(classes))} differ from the first call's {list(self.classes_)}."
+                f"`classes={list(unique_labels(classes))}` is not the same as on the first call to partial_fit, "
+                f"was: {list(self.classes_)}."
             )
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(f"y contains labels {list(unknown)} not among the classes {list(self.classes_)}.")
-        codes = np.searchsorted(self.classes_, y)
-        rng: np.random.Generator = self._rng() if first else self._rng_
-        if first:
-            sizes = [X.shape[1], *self._hidden(), len(self.classes_)]
-            self.net_ = MLP(sizes, activation=_ACTIVATIONS[self.activation], init=self.init, seed=rng)
-            self._rng_: np.random.Generator = rng
-            self.loss_curve_: list[float] = []
-            self.history_: list[Any] = []
-            self.n_iter_ = 0
-            self.t_ = 0
-            self._opt = None
-            self.best_loss_ = np.inf
-            self._no_improvement = 0
-            if self.early_stopping and not incremental:
-                self.validation_scores_: list[float] = []
-                self.best_validation_score_ = -np.inf
-        if self._opt is None or not (incremental or self.warm_start):
-            self._opt = (
-                Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
-                if self.solver == "adam"
-                else SGD(self.learning_rate_init, self.momentum, self.nesterovs_momentum)
-            )
-        early = self.early_stopping and not incremental
-        if early:
-            X, X_val, codes, y_val = train_test_split(
-                X, codes, test_size=self.validation_fraction, stratify=codes, random_state=int(rng.integers(2**31))
-            )
-            best_params = {k: v.copy() for k, v in self.net_.params.items()}
-        n = X.shape[0]
-        batch = min(200, n) if self.batch_size == "auto" else min(int(self.batch_size), n)
-        epochs = 1 if incremental else self.max_iter
-        order_rng = rng
-        for _ in range(epochs):
-            sampling: Any = "epochs" if self.shuffle else np.arange(n)
-            try:
-                hist = train(
-                    self.net_,
-                    X,
-                    codes,
-                    opt=self._opt,
-                    batch_size=batch,
-                    sampling=sampling,
-                    epochs=1 if self.shuffle else None,
-                    alpha=self.alpha / batch,
-                    seed=order_rng,
-                )
-            except TrainingDiverged as exc:
-                raise TrainingDiverged(
-                    f"PerceptronClassifier diverged in epoch {self.n_iter_ + 1}: {exc} "
-                    f"(here: learning_rate_init={self.learning_rate_init})",
-                    exc.history,
-                ) from None
-            epoch_loss = float(hist.loss @ hist.batch_sizes / hist.batch_sizes.sum())
-            self.history_.append(hist)
-            self.loss_curve_.append(epoch_loss)
-            self.n_iter_ += 1
-            self.t_ += n
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {epoch_loss:.8f}")
-            if early:
-                score = float(np.mean(forward(self.net_.params, X_val, self.net_.activation).argmax(1) == y_val))
-                self.validation_scores_.append(score)
-                if score < self.best_validation_score_ + self.tol:
-                    self._no_improvement += 1
-                else:
-                    self._no_improvement = 0
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = {k: v.copy() for k, v in self.net_.params.items()}
-            else:
-                if epoch_loss > self.best_loss_ - self.tol:
-                    self._no_improvement += 1
-                else:
-                    self._no_improvement = 0
-                self.best_loss_ = min(self.best_loss_, epoch_loss)
-            if not incremental and self._no_improvement > self.n_iter_no_change:
-                break
+        return self._fit(X, y, sample_weight, incremental=True)  # type: ignore[no-any-return]
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Array]:
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=(np.float64, np.float32), reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
         else:
-            if not incremental and self.max_iter > 0:
-                warnings.warn(
-                    f"PerceptronClassifier stopped at max_iter={self.max_iter} before the loss settled; "
-                    "increase max_iter or learning_rate_init.",
-                    ConvergenceWarning,
-                    stacklevel=3,
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                        f"Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        if early:
-            self.net_.params = best_params
-        self._no_improvement = 0 if not incremental else self._no_improvement
-        return self
+        return X, self._label_binarizer.transform(y).astype(bool)
 
-    # -- prediction --------------------------------------------------------------------------
-    def _logits(self, X: Any) -> NDArray[Any]:
-        check_is_fitted(self, "net_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        with blas_threads_for(X.shape[0], self.net_.sizes, self.net_.dtype):
-            return forward(self.net_.params, X, self.net_.activation)
+    def _out_activation(self) -> str:
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def predict_proba(self, X: Any) -> NDArray[Any]:
-        """Class probabilities (N, n_classes), columns in the order of ``classes_``."""
-        return softmax(self._logits(X))
+    def _stratify(self, Y: Array) -> Array | None:
+        return Y if self.n_outputs_ == 1 else None  # not for multiclass/multilabel, as scikit-learn
 
-    def predict_log_proba(self, X: Any) -> NDArray[Any]:
-        """Log-probabilities (N, n_classes), by log-sum-exp."""
-        return log_softmax(self._logits(X))
+    def _val_targets(self, Y: Array) -> Any:
+        return self._label_binarizer.inverse_transform(Y.astype(int))
 
-    def predict(self, X: Any) -> NDArray[Any]:
-        """Most probable class label for each row."""
-        codes = self._logits(X).argmax(axis=1)
-        return self.classes_[codes]  # type: ignore[no-any-return]
+    def _decode(self, z: Array) -> Array:
+        """Labels from logits (N, n_outputs)."""
+        if self.out_activation_ == "softmax":
+            return self.classes_[z.argmax(axis=1)]  # type: ignore[no-any-return]
+        p = sigmoid(z)
+        return self._label_binarizer.inverse_transform(p.ravel() if self.n_outputs_ == 1 else p)  # type: ignore[no-any-return]
 
-    @property
-    def coefs_(self) -> list[NDArray[Any]]:
-        check_is_fitted(self, "net_")
-        return [self.net_.params[f"W{i}"] for i in range(self.net_.n_layers)]
+    def _score_predictions(self, y: Any, z: Array, sample_weight: Array | None) -> float:
+        return float(accuracy_score(y, self._decode(z), sample_weight=sample_weight))
 
-    @property
-    def intercepts_(self) -> list[NDArray[Any]]:
-        check_is_fitted(self, "net_")
-        return [self.net_.params[f"b{i}"] for i in range(self.net_.n_layers)]
+    def predict(self, X: Any) -> Array:
+        """Class labels (N,), or a 0/1 indicator (N, K) for multilabel problems."""
+        return self._decode(self._logits(X))
 
-    # -- files -------------------------------------------------------------------------------
-    def to_file(self) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+    def predict_proba(self, X: Any) -> Array:
+        """Probabilities (N, n_classes), columns in the order of ``classes_`` (each label's own for multilabel)."""
+        return self._proba(self._logits(X))
+
+    def _proba(self, z: Array) -> Array:
+        if self.out_activation_ == "softmax":
+            return softmax(z)
+        if self.n_outputs_ == 1:
+            return np.hstack([sigmoid(-z), sigmoid(z)])
+        return sigmoid(z)
+
+    def predict_log_proba(self, X: Any) -> Array:
+        """Log-probabilities: log-softmax (log-sum-exp) for classes; for logistic units the log of
+        :meth:`predict_proba`, scikit-learn's definition, so that both rank labels alike even where a
+        probability rounds to 1 (a stable ``-log(1 + e^-z)`` would still order labels that tie at 1.0)."""
+        z = self._logits(X)
+        if self.out_activation_ == "softmax":
+            return log_softmax(z)
+        with np.errstate(divide="ignore"):
+            return np.log(self._proba(z))  # type: ignore[no-any-return]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # -- files ------------------------------------------------------------------------------------
+    def to_file(self) -> tuple[dict[str, Array], dict[str, Any]]:
         """The arrays and JSON metadata of the fitted estimator's model file (see :mod:`perceptrons.io`)."""
-        check_is_fitted(self, "net_")
-        params = self.get_params()
-        if not (params["random_state"] is None or isinstance(params["random_state"], numbers.Integral)):
-            params["random_state"] = None  # a RandomState or Generator has no JSON form; the seed is not kept
-        params["hidden_layer_sizes"] = self._hidden()
-        kind = self.classes_.dtype.kind
-        if kind not in "biufUS":
+        check_is_fitted(self)
+        net = self._network()
+        if self.classes_.dtype.kind not in "biufUS" and not all(isinstance(c, str) for c in self.classes_):
             raise TypeError(f"cannot save class labels of dtype {self.classes_.dtype}; use ints or strings.")
-        arrays, net_meta = self.net_.to_file()
+        arrays, net_meta = net.to_file()
         meta = {
-            "kind": "PerceptronClassifier",
-            "params": params,
+            **self._file_meta(),
             "net": net_meta,
             "classes": self.classes_.tolist(),
             "classes_dtype": self.classes_.dtype.str,
-            "n_features_in": int(self.n_features_in_),
-            "loss_curve": self.loss_curve_,
-            "n_iter": self.n_iter_,
-            "t": int(getattr(self, "t_", 0)),
+            "target_type": self._label_binarizer.y_type_,
         }
         return arrays, meta
 
     @classmethod
     def from_file(cls, arrays: dict[str, Any], meta: dict[str, Any]) -> PerceptronClassifier:
         """Rebuild a fitted estimator from :meth:`to_file`'s arrays and metadata (ValueError if inconsistent)."""
-        if not isinstance(meta.get("params"), dict):
-            raise ValueError("the classifier's 'params' must be an object of constructor arguments")
-        clf = cls(**meta["params"])
-        clf._validate_params()  # crafted values (a negative learning rate...) are refused, not half-loaded
-        clf.net_ = MLP.from_file(arrays, meta["net"])
+        clf = cls(**_params_from_file(meta))
         clf.classes_ = _classes_from_file(meta["classes"], meta["classes_dtype"])
-        clf.n_features_in_ = int(meta["n_features_in"])
-        curve, n_iter = meta["loss_curve"], meta["n_iter"]
-        if not isinstance(curve, list) or not all(isinstance(v, (int, float)) for v in curve):
-            raise ValueError("loss_curve must be a list of numbers")
-        if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
-            raise ValueError(f"n_iter must be a non-negative int, got {n_iter!r}")
-        clf.loss_curve_ = list(curve)
-        clf.n_iter_ = n_iter
-        clf.t_ = int(meta.get("t", 0))
-        clf.history_ = []
-        # what a later partial_fit or warm-started fit continues from (the optimiser starts afresh)
-        clf._rng_ = clf._rng()
-        clf._opt = None
-        clf.best_loss_ = min(clf.loss_curve_, default=np.inf)
-        clf._no_improvement = 0
-        sizes = clf.net_.sizes
-        if sizes[0] != clf.n_features_in_ or sizes[-1] != len(clf.classes_) or sizes[1:-1] != clf._hidden():
-            raise ValueError(
-                f"the network has sizes {sizes}, but the classifier declares {clf.n_features_in_} features, "
-                f"hidden layers {clf._hidden()} and {len(clf.classes_)} classes"
-            )
+        kind = meta.get("target_type", "multiclass" if len(clf.classes_) > 2 else "binary")
+        lb = LabelBinarizer()
+        lb.fit(np.eye(len(clf.classes_), dtype=int) if kind.startswith("multilabel") else clf.classes_)
+        clf._label_binarizer = lb
+        clf._restore(arrays, meta)
+        expected = len(clf.classes_) if clf.out_activation_ == "softmax" or kind.startswith("multilabel") else 1
+        if clf.n_outputs_ != expected:
+            raise ValueError(f"the saved classifier has {clf.n_outputs_} outputs for {len(clf.classes_)} classes.")
         return clf
 
-    def save(self, path: str | Path) -> None:
-        """Save the fitted estimator (``.npz`` + JSON metadata, atomic); ``perceptrons.load`` reads it."""
-        model_files.save_arrays(path, *self.to_file())
+
+class PerceptronRegressor(RegressorMixin, _BasePerceptron):
+    """Multi-layer perceptron regressor trained by backpropagation (NumPy, from scratch), scikit-learn's
+    ``MLPRegressor`` over our core: the same parameters, attributes and behaviour.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}: half the mean squared error (identity output), or half the Poisson
+        deviance with an exponential output (``y >= 0``)
+    The others as :class:`PerceptronClassifier`'s.
+
+    Attributes
+    ----------
+    As :class:`PerceptronClassifier`'s, without ``classes_``; ``out_activation_`` is "identity" or "exp".
+    """
+
+    _kind = "PerceptronRegressor"
+    _parameter_constraints: dict[str, Any] = {**MLPRegressor._parameter_constraints, **_INIT}
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Any = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
+        init: str = "sklearn",
+    ) -> None:
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.init = init
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PerceptronRegressor:
+        """Train on (X, y), ``y`` (N,) or (N, n_outputs); returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)  # type: ignore[no-any-return]
+
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> PerceptronRegressor:
+        """One epoch on (X, y)."""
+        self._validate_params()
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True; set early_stopping=False.")
+        return self._fit(X, y, sample_weight, incremental=True)  # type: ignore[no-any-return]
+
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[Any, Array]:
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.min(y) < 0:
+            raise ValueError(f"loss='poisson' needs targets y >= 0 (counts or rates), got a minimum of {np.min(y)}.")
+        return X, y.reshape(y.shape[0], -1)
+
+    def _out_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _val_targets(self, Y: Array) -> Any:
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
+    def _values(self, z: Array) -> Array:
+        out = HEADS[self.out_activation_].output(z)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def _score_predictions(self, y: Any, z: Array, sample_weight: Array | None) -> float:
+        pred = self._values(z)
+        if not np.isfinite(pred).all():
+            return float("nan")
+        return float(r2_score(y, pred, sample_weight=sample_weight))
+
+    def predict(self, X: Any) -> Array:
+        """Predicted values (N,) for one output, (N, n_outputs) for several."""
+        return self._values(self._logits(X))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self.loss == "poisson"
+        return tags
+
+    # -- files ------------------------------------------------------------------------------------
+    def to_file(self) -> tuple[dict[str, Array], dict[str, Any]]:
+        """The arrays and JSON metadata of the fitted estimator's model file (see :mod:`perceptrons.io`)."""
+        check_is_fitted(self)
+        arrays, net_meta = self._network().to_file()
+        return arrays, {**self._file_meta(), "net": net_meta}
+
+    @classmethod
+    def from_file(cls, arrays: dict[str, Any], meta: dict[str, Any]) -> PerceptronRegressor:
+        """Rebuild a fitted estimator from :meth:`to_file`'s arrays and metadata (ValueError if inconsistent)."""
+        reg = cls(**_params_from_file(meta))
+        reg._restore(arrays, meta)
+        return reg
 
 
-model_files.READERS["PerceptronClassifier"] = PerceptronClassifier.from_file
-model_files.LAYOUTS["PerceptronClassifier"] = lambda meta: MLP.file_layout(meta["net"])
+def _params_from_file(meta: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(meta.get("params"), dict):
+        raise ValueError("the estimator's 'params' must be an object of constructor arguments")
+    return dict(meta["params"])
+
+
+def _classes_from_file(classes: Any, dtype_text: Any) -> NDArray[Any]:
+    """The saved ``classes_``: a flat list of distinct labels, sorted, of a plain int/float/str dtype."""
+    dtype = np.dtype(dtype_text) if isinstance(dtype_text, str) and len(dtype_text) <= 16 else None
+    if dtype is None or dtype.kind not in "biufUS" or dtype.subdtype is not None or dtype.shape:
+        raise ValueError(f"classes_dtype must be a plain int, float or str dtype, got {str(dtype_text)[:40]!r}")
+    if not isinstance(classes, list) or any(isinstance(c, (list, dict)) for c in classes):
+        raise ValueError("classes must be a flat list of labels")
+    out = np.array(classes, dtype=dtype)
+    if out.tolist() != classes:  # e.g. "<U2" would cut "abc" to "ab", int64 would cut 0.5 to 0
+        raise ValueError(f"classes {classes[:10]!r} do not fit classes_dtype {dtype_text!r}")
+    if out.ndim != 1 or out.size < 1 or np.any(out[1:] <= out[:-1]):
+        raise ValueError(f"classes must be distinct labels in sorted order, got {classes[:10]!r}")
+    return out
+
+
+for _kind, _estimator in (("PerceptronClassifier", PerceptronClassifier), ("PerceptronRegressor", PerceptronRegressor)):
+    model_files.READERS[_kind] = _estimator.from_file
+    model_files.LAYOUTS[_kind] = lambda meta: MLP.file_layout(meta["net"])

@@ -12,20 +12,25 @@ head        output                 per-sample loss l_n                          
 softmax     p = softmax(z)         logsumexp(z_n) - z_{n,y_n}  (cross-entropy)      p_n - onehot(y_n)       argmax_k z_nk
 logistic    p = sigmoid(z)         sum_k log(1 + e^{z_nk}) - y_nk z_nk  (binary CE)  sigmoid(z_n) - y_n      1[z_nk > 0]
 identity    z                      (1 / 2K) sum_k (z_nk - y_nk)^2  (squared error)  (z_n - y_n) / K        z_n
+exp         mu = exp(z)            sum_k e^{z_nk} - y_nk z_nk + y_nk log y_nk - y_nk  exp(z_n) - y_n    exp(z_n)
+                                   (half Poisson deviance; 0 log 0 = 0)
 ==========  =====================  ===============================================  ======================  =====================
 
 Targets ``y``: integer labels (N,) for softmax; a 0/1 indicator matrix (N, K) for logistic (K = 1
-is a binary problem with one output unit, K > 1 multilabel); real values (N, K) for identity.
+is a binary problem with one output unit, K > 1 multilabel); real values (N, K) for identity;
+non-negative values (N, K) (counts, rates) for exp.
 
 These are scikit-learn's losses: ``log_loss`` and ``binary_log_loss`` (mean over samples, summed
-over outputs) and ``squared_loss`` (half the mean over samples *and* outputs). Each gradient has the
+over outputs), ``squared_loss`` (half the mean over samples *and* outputs) and ``poisson_loss``
+(``mean_n sum_k y log(y / mu) - y + mu`` with ``mu = exp(z)``: the log link, so ``y log y - y`` is a
+constant of the targets that makes the loss of a perfect fit 0, and the gradient is ``mu - y``). Each gradient has the
 simple form ``output - target`` because each output function is the canonical link of its loss; it
 holds only for these pairs. (scikit-learn's ``MLPRegressor`` back-propagates ``z - y`` without the
 ``1/K`` of its own loss; here the gradient is the exact gradient of the loss stated above.)
 
 Softmax and its cross-entropy are fused and stable: ``log softmax(z) = z - logsumexp(z)`` with the
-row maximum subtracted first; ``log(1 + e^z)`` is ``logaddexp(0, z)``. No ``exp`` of a raw logit,
-no ``log`` of a probability.
+row maximum subtracted first; ``log(1 + e^z)`` is ``logaddexp(0, z)``. No ``exp`` of a raw logit
+(except in the exp head, whose output *is* ``exp(z)``, as in scikit-learn), no ``log`` of a probability.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import xlogy
 
 Array = NDArray[Any]
 
@@ -122,6 +128,15 @@ HEADS: dict[str, Head] = {
             sample_grad=lambda z, y: (z - y) / z.shape[-1],
             output=lambda z: z,
             predict=lambda z: z,
+            correct=None,
+            min_outputs=1,
+        ),
+        Head(
+            "exp",
+            sample_loss=lambda z, y: (np.exp(z) - y * z + xlogy(y, y) - y).sum(axis=-1),
+            sample_grad=lambda z, y: np.exp(z) - y,
+            output=np.exp,
+            predict=np.exp,
             correct=None,
             min_outputs=1,
         ),
