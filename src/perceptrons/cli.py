@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from .core import MLP, gradcheck, train
 from .core.activations import ACTIVATIONS
 from .datasets import DATASETS, load_csv, make, train_test_split
+from .estimator import PerceptronClassifier
 from .exercises import check as check_exercises
 from .io import atomic_write, check_replaceable_dir, load, writable_target
 
@@ -243,8 +245,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.csv:
             X, labels, classes = load_csv(args.csv, label=args.label, delimiter=args.delimiter)
             y = classes[labels]
-        print(f"PerceptronClassifier({model.net_})")
-        print(f"accuracy {model.score(X, y):.4f} on {len(y)} samples")
+        print(f"{type(model).__name__}({model.net_})")
+        score = "accuracy" if isinstance(model, PerceptronClassifier) else "R^2"
+        if not isinstance(model, PerceptronClassifier):
+            y = np.asarray(y, dtype=float)
+        print(f"{score} {model.score(X, y):.4f} on {len(y)} samples")
     return 0
 
 

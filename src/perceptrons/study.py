@@ -21,12 +21,14 @@ from scipy.stats import spearmanr
 from .core import MLP, Adam, History, StepInfo, TrainingDiverged, gradcheck, train
 from .core.network import loss_and_grads
 from .datasets import blobs, circles, moons, train_test_split
+from .exercises import planted_bug_demo
 from .measures import boundary_measures, linear_regions, normal_jumps, region_bound, region_ids, trace_boundary
 from .plotting import (
     COLORS,
     TrainEval,
     plot_boundary_grid,
     plot_decision_boundary,
+    plot_error_vs_h,
     plot_history,
     plot_linear_regions,
     window_of,
@@ -296,14 +298,60 @@ def _gradient_checks(
 
 
 def gradcheck_extras(study: Study, section: Section) -> None:
-    """PLACE FOR THE LEAD: the planted-bug demo and the error-versus-step figure of the gradient
-    check (issue 11) go here once ``perceptrons.core.gradcheck`` has them.
+    """Question 2, continued: the check catching a planted mistake, and why the step h matters.
 
-    Add their numbers under ``study.metrics["gradcheck"]``, their figures with
-    :meth:`Study.add_figure`, and their sentences / figures to ``section`` (the Question 2 section)
-    with ``section.p(...)`` and ``section.fig(name)``. Until then nothing is added.
+    The course's tanh network is checked twice at one random point with :func:`perceptrons.gradcheck`
+    in its functional form: once with tanh' = 1 - h^2 read from the output h, once with the mistake a
+    student makes, tanh' taken of the output again (1 - tanh(h)^2). The error-versus-h curves of both
+    show the V of truncation against roundoff for the correct code and a floor at the bug's size.
     """
-    return None
+    demo = planted_bug_demo(seed=study.config.seed)
+    m = study.metrics.setdefault("gradcheck", {}).setdefault("planted", {})
+    for name, res, curve in (("correct", demo.correct, demo.correct_curve), ("buggy", demo.buggy, demo.buggy_curve)):
+        m[name] = {
+            "passed": res.passed,
+            "max_rel_error": res.max_rel_error,
+            "norm_rel_error": res.norm_rel_error,
+            "best_h_central": curve.best_h["central"],
+            "min_central_error": float(np.min(curve.central)),
+        }
+    m["h"] = demo.correct.h
+    m["rtol"] = demo.correct.rtol
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    plot_error_vs_h(
+        [demo.correct_curve, demo.buggy_curve], ax=ax, labels=["correct: 1 - h^2", "planted: 1 - tanh(h)^2"]
+    )
+    study.add_figure(
+        "gradcheck_error_vs_h",
+        fig,
+        "Error of finite differences against the step h, for the correct tanh gradient and for the planted "
+        "mistake. Look at the V of the correct code (truncation on the right, roundoff on the left) and at the "
+        "flat floor of the planted mistake: no step h makes a wrong gradient agree.",
+        "Log-log plot of the relative error of forward and central differences against h from 1e-13 to 0.1. "
+        f"For the correct gradient both curves fall to a minimum (central differences: "
+        f"{m['correct']['min_central_error']:.0e} at h = {m['correct']['best_h_central']:.0e}) and rise again for "
+        f"smaller h; for the planted mistake the curves never fall below {m['buggy']['min_central_error']:.0e}.",
+    )
+    q = study.q
+    verdict = {True: "passes", False: "FAILS"}
+    section.p(
+        "Does the check catch a real mistake? The course's tanh network, checked at one random point with the "
+        f"gradient written two ways (central differences, h = {q('gradcheck.planted.h', '.0e')}, tolerance "
+        f"{q('gradcheck.planted.rtol', '.0e')}): with tanh' = 1 - h^2 read from the output, the check "
+        f"{verdict[bool(m['correct']['passed'])]} (largest relative error "
+        f"{q('gradcheck.planted.correct.max_rel_error', '.1e')}); with the planted mistake, tanh' taken of the "
+        f"output again (1 - tanh(h)^2), it {verdict[bool(m['buggy']['passed'])]} (largest relative error "
+        f"{q('gradcheck.planted.buggy.max_rel_error', '.1e')})."
+    )
+    section.fig("gradcheck_error_vs_h")
+    section.p(
+        "Why the step h matters: a forward difference errs by O(h) and a central one by O(h^2) (truncation, the "
+        "right arm of the V), while the rounding of the two losses, divided by h, grows as h shrinks (the left "
+        f"arm). For the correct code the central difference is best at h = "
+        f"{q('gradcheck.planted.correct.best_h_central', '.0e')} (error "
+        f"{q('gradcheck.planted.correct.min_central_error', '.1e')}); for the planted mistake no h brings the "
+        f"error below {q('gradcheck.planted.buggy.min_central_error', '.1e')}."
+    )
 
 
 def _learning_rates(study: Study, data: tuple[Any, ...]) -> None:

@@ -76,12 +76,16 @@ def forward(params: Params, X: Any, activation: str) -> Array:
 
 
 def penalty_terms(W: Array, alpha: float, l1: float) -> Array:
-    """The penalty of each weight: ``(alpha / 2) w^2 + l1 |w|``."""
+    """The penalty of each weight: ``(alpha / 2) w^2 + l1 |w|`` (a term whose strength is 0 is not computed)."""
+    if not l1:
+        return 0.5 * alpha * W * W  # type: ignore[no-any-return]
     return 0.5 * alpha * W * W + l1 * np.abs(W)  # type: ignore[no-any-return]
 
 
 def penalty_grad(W: Array, alpha: float, l1: float) -> Array:
-    """Its derivative: ``alpha w + l1 sign(w)`` (sign(0) = 0)."""
+    """Its derivative: ``alpha w + l1 sign(w)`` (sign(0) = 0; a term whose strength is 0 is not computed)."""
+    if not l1:
+        return alpha * W  # type: ignore[no-any-return]
     return alpha * W + l1 * np.sign(W)  # type: ignore[no-any-return]
 
 
@@ -347,14 +351,16 @@ class MLP:
 
     def predict_proba(self, X: Any) -> Array:
         """Probabilities (N, K): softmax over classes, or one sigmoid per logistic output."""
-        if self.output == "identity":
-            raise ValueError("predict_proba needs a classification head; this network has output='identity'.")
+        if not HEADS[self.output].is_classifier:
+            raise ValueError(f"predict_proba needs a classification head; this network has output={self.output!r}.")
         return HEADS[self.output].output(self.forward(X))
 
     def predict_log_proba(self, X: Any) -> Array:
         """Log-probabilities (N, K), computed stably (log-sum-exp; ``-log(1 + e^-z)`` for logistic)."""
-        if self.output == "identity":
-            raise ValueError("predict_log_proba needs a classification head; this network has output='identity'.")
+        if not HEADS[self.output].is_classifier:
+            raise ValueError(
+                f"predict_log_proba needs a classification head; this network has output={self.output!r}."
+            )
         z = self.forward(X)
         return log_softmax(z) if self.output == "softmax" else -np.logaddexp(0.0, -z)
 
@@ -382,7 +388,7 @@ class MLP:
         """Fraction of samples predicted right (for logistic outputs: every label of the row right)."""
         head = HEADS[self.output]
         if head.correct is None:
-            raise ValueError("accuracy needs a classification head; this network has output='identity'.")
+            raise ValueError(f"accuracy needs a classification head; this network has output={self.output!r}.")
         Xc = self.check_X(X)
         t = self.check_targets(y, Xc.shape[0])
         with blas_threads_for(Xc.shape[0], self.sizes, self.dtype):
