@@ -13,6 +13,7 @@ a shared link, the generated Python code) gives the same weights bit for bit.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import os
 import tempfile
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ..core import MLP, SGD, Adam, forward, gradcheck, loss_and_grads, train
 from ..core.activations import ACTIVATIONS
@@ -84,9 +86,17 @@ DEFAULTS: dict[str, Any] = {
 EXTRA_KEYS = {"csv", "points", "label", "window"}
 HEAT_RES = 64  # the heat map grid (HEAT_RES^2 points, one batched forward pass)
 NEURON_RES = 24  # the per-neuron output and gradient maps
+SMALL_HEAT_RES = 48  # ... and heat map grid
 SMALL_NEURON_RES = 12  # ... for networks of more than LARGE_NET hidden units (each map is drawn a few pixels wide)
 LARGE_NET = 96
 GRADCHECK_POINTS = 16
+GRADCHECK_MAX_PARAMS = 3000  # central differences cost two forward passes per parameter: 6 x 64 has 21,000
+MIN_SPLIT = 10  # drawn data sets smaller than this are not split: every point trains
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 class ConfigError(ValueError):
@@ -113,7 +123,9 @@ def _check_schedule(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     last = 0
     for ev in sched:
         if not isinstance(ev, dict) or set(ev) not in ({"epoch", "lr"}, {"epoch", "weight", "value"}):
-            raise ConfigError(f'each schedule entry is {{"epoch", "lr"}} or {{"epoch", "weight", "value"}}, got {ev!r}.')
+            raise ConfigError(
+                f'each schedule entry is {{"epoch", "lr"}} or {{"epoch", "weight", "value"}}, got {ev!r}.'
+            )
         epoch = _num(ev, "epoch", last, 10**7, integer=True)
         last = epoch
         if "lr" in ev:
@@ -142,7 +154,12 @@ def validate_config(raw: Any) -> dict[str, Any]:
     cfg["classes"] = _num(cfg, "classes", 2, LIMITS["classes"], integer=True)
     cfg["test_ratio"] = _num(cfg, "test_ratio", 0.1, 0.9)
     feats = cfg["features"]
-    if not isinstance(feats, list) or not feats or any(not isinstance(f, str) or f not in FEATURES for f in feats) or len(set(feats)) < len(feats):
+    if (
+        not isinstance(feats, list)
+        or not feats
+        or any(not isinstance(f, str) or f not in FEATURES for f in feats)
+        or len(set(feats)) < len(feats)
+    ):
         raise ConfigError(f"features must be a non-empty list of distinct names from {list(FEATURES)}, got {feats!r}.")
     cfg["features"] = [f for f in FEATURES if f in feats]  # one canonical order: the same run, the same link
     layers = cfg["layers"]
@@ -275,9 +292,12 @@ class Session:
         X, y = make_data(cfg)
         if not self.regression and np.unique(y).size < 2:
             raise ConfigError("the data has a single class; add points of another class.")
-        Xtr, Xte, ytr, yte = train_test_split(
-            X, y, test_size=cfg["test_ratio"], seed=cfg["data_seed"], stratify=not self.regression
-        )
+        if cfg["dataset"] == "custom" and len(y) < MIN_SPLIT:  # a few drawn points all train, all shown
+            Xtr, Xte, ytr, yte = X, X[:0], y, y[:0]
+        else:
+            Xtr, Xte, ytr, yte = train_test_split(
+                X, y, test_size=cfg["test_ratio"], seed=cfg["data_seed"], stratify=not self.regression
+            )
         self.config = cfg
         self.Xtr_raw, self.Xte_raw, self.ytr, self.yte = Xtr, Xte, ytr, yte
         self.Xtr, self.Xte = features(Xtr, cfg["features"]), features(Xte, cfg["features"])
@@ -303,7 +323,9 @@ class Session:
         self.diverged: str | None = None
         self.warning: str | None = None
         self.curve: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
-        self.neuron_res = NEURON_RES if sum(cfg["layers"]) <= LARGE_NET else SMALL_NEURON_RES
+        small = sum(cfg["layers"]) <= LARGE_NET
+        self.neuron_res = NEURON_RES if small else SMALL_NEURON_RES
+        self.heat_res = HEAT_RES if small else SMALL_HEAT_RES
         self._grids()
         self._apply_schedule()
 
@@ -315,15 +337,20 @@ class Session:
 
     def _grids(self) -> None:
         x0, x1, y0, y1 = self.window
-        gx, gy = np.meshgrid(np.linspace(x0, x1, HEAT_RES), np.linspace(y1, y0, HEAT_RES))  # row 0 = top
+        gx, gy = np.meshgrid(np.linspace(x0, x1, self.heat_res), np.linspace(y1, y0, self.heat_res))  # row 0 = top
         self.heat_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
         gx, gy = np.meshgrid(np.linspace(x0, x1, self.neuron_res), np.linspace(y1, y0, self.neuron_res))
         self.neuron_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
         # the neuron-map cell of each training point, for the gradient maps (row 0 = top)
         cx = np.floor((self.Xtr_raw[:, 0] - x0) / (x1 - x0) * self.neuron_res)
         cy = np.floor((y1 - self.Xtr_raw[:, 1]) / (y1 - y0) * self.neuron_res)
-        self.cells = (np.clip(cy, 0, self.neuron_res - 1) * self.neuron_res + np.clip(cx, 0, self.neuron_res - 1)).astype(np.intp)
-        self.cell_counts = np.bincount(self.cells, minlength=self.neuron_res**2)
+        cells = (np.clip(cy, 0, self.neuron_res - 1) * self.neuron_res + np.clip(cx, 0, self.neuron_res - 1)).astype(
+            np.intp
+        )
+        counts = np.bincount(cells, minlength=self.neuron_res**2)
+        # (cells, N): row c averages the training points in cell c, so one product maps every unit
+        self.cell_mean = np.zeros((self.neuron_res**2, len(cells)))
+        self.cell_mean[cells, np.arange(len(cells))] = 1.0 / counts[cells]
 
     # -- changes while training: recorded in the schedule ---------------------------------------
     def _apply(self, ev: dict[str, Any]) -> None:
@@ -430,16 +457,17 @@ class Session:
 
     def _gradient_maps(self, deltas: list[np.ndarray]) -> list[dict[str, Any]]:
         """Each hidden unit's mean delta over the training points in each neuron-map cell (0 where none)."""
-        maps = []
-        seen = np.maximum(self.cell_counts, 1)[:, None]
-        for d in deltas:
-            acc = np.zeros((self.neuron_res**2, d.shape[1]))
-            np.add.at(acc, self.cells, d)
-            maps.append(_int8_map((acc / seen).T))
-        return maps
+        return [_int8_map((self.cell_mean @ d).T) for d in deltas]
 
     def frame(self, with_gradcheck: bool = True) -> dict[str, Any]:
-        """Everything the page draws, as JSON-ready values (arrays as base64 uint8/int8/float32)."""
+        """Everything the page draws, as JSON-ready values (arrays as base64 uint8/int8/float32).
+
+        On one BLAS thread: a server computes many tabs' frames, and these products are small
+        enough that a second thread only waits for a busy core."""
+        with _blas().limit(limits=1, user_api="blas"):
+            return self._frame(with_gradcheck)
+
+    def _frame(self, with_gradcheck: bool) -> dict[str, Any]:
         m = self._metrics()
         if len(self.curve["train_loss"]) <= self.epochs:  # one point per epoch, however many frames show it
             for k, v in m.items():
@@ -471,7 +499,7 @@ class Session:
             "regression": self.regression,
             "heat": heat["data"],
             "heat_scale": heat["scale"],
-            "heat_res": HEAT_RES,
+            "heat_res": self.heat_res,
             "neuron_res": self.neuron_res,
             "neurons": neurons,
             "gradient_maps": self._gradient_maps(deltas),
@@ -487,7 +515,11 @@ class Session:
             "base_lr": self.config["lr"],
             "schedule": self.config["schedule"],
         }
-        if with_gradcheck and not self.diverged:
+        if self.net.n_params > GRADCHECK_MAX_PARAMS:
+            frame["gradcheck"] = {
+                "skipped": f"skipped: {self.net.n_params} parameters (the check runs up to {GRADCHECK_MAX_PARAMS})"
+            }
+        elif with_gradcheck and not self.diverged:
             n = min(GRADCHECK_POINTS, len(self.ttr))
             alpha, l1 = self._penalties()
             res = gradcheck(self.net, self.Xtr[:n], self.ttr[:n], alpha=alpha, l1=l1)
@@ -624,8 +656,12 @@ def python_code(cfg: dict[str, Any], epochs: int) -> str:
                 "from perceptrons import datasets",
                 "",
                 *_python_data(cfg),
-                f"X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size={cfg['test_ratio']}, "
-                f"seed={cfg['data_seed']}, {split})",
+                (
+                    "X_train, X_test, y_train, y_test = X, X[:0], y, y[:0]  # too few points to split"
+                    if cfg["dataset"] == "custom" and len(cfg["points"]) < MIN_SPLIT
+                    else f"X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, test_size={cfg['test_ratio']}, "
+                    f"seed={cfg['data_seed']}, {split})"
+                ),
                 "",
                 "",
                 "def features(X):  # the network's inputs: " + ", ".join(cfg["features"]),
