@@ -88,8 +88,11 @@ def test_backward_pass_deltas_make_the_reference_gradient():
     [
         ([0.7, 0.5, 0.4, 3.0], "rising"),
         ([0.6, 0.3] * 8, "oscillates"),
-        ([0.69] * 70, "stuck"),
+        ([0.69] * 110, "stuck"),
         ([0.69 * 0.97**k for k in range(70)], None),
+        ([0.05, 0.04] * 8, None),  # SGD's jitter near a minimum
+        ([0.678] * 150, None),  # a long plateau a little below chance (the spiral before it learns)
+        ([0.7, 0.3, 3.0, 0.2], None),  # risen, then recovered
     ],
 )
 def test_loss_warnings_by_hand(losses, words):

@@ -91,6 +91,8 @@ SMALL_NEURON_RES = 12  # ... for networks of more than LARGE_NET hidden units (e
 LARGE_NET = 96
 GRADCHECK_POINTS = 16
 GRADCHECK_MAX_PARAMS = 3000  # central differences cost two forward passes per parameter: 6 x 64 has 21,000
+STUCK_EPOCHS = 100
+GRAD_RES = 8  # the gradient maps: mean backpropagated signal of the training points in each cell
 MIN_SPLIT = 10  # drawn data sets smaller than this are not split: every point trains
 
 
@@ -244,11 +246,13 @@ def chance_loss(y: np.ndarray, regression: bool, n_outputs: int) -> float:
 
 
 def loss_warning(losses: list[float], chance: float) -> str | None:
-    """Why the training loss curve (one value per epoch) looks wrong, or None.
+    """Why the training loss curve (one value per epoch) looks wrong now, or None.
 
     Rising: the last loss is above both twice the best so far and the chance level. Oscillating:
-    over the last 12 epochs the loss turned direction at least 7 times with a swing above a quarter
-    of its level. Stuck: 60 epochs without a 1 % improvement while still at >= 90 % of chance.
+    over the last 12 epochs the loss turned direction at least 7 times, swinging by more than a
+    quarter of the chance level (the jitter of SGD near a minimum is far smaller). Stuck: for the
+    last STUCK_EPOCHS epochs the loss stayed at 99 % of chance or above (dead or saturated units,
+    or a learning rate too small to move).
     """
     finite = [v for v in losses if math.isfinite(v)]
     if len(finite) < 3:
@@ -259,21 +263,27 @@ def loss_warning(losses: list[float], chance: float) -> str | None:
     tail = np.array(finite[-12:])
     if tail.size == 12:
         turns = int(np.sum(np.diff(np.sign(np.diff(tail))) != 0))
-        if turns >= 7 and tail.max() - tail.min() > 0.25 * float(np.median(tail)):
+        if turns >= 7 and tail.max() - tail.min() > 0.25 * chance:
             return (
                 f"The loss oscillates between {tail.min():.3g} and {tail.max():.3g}: "
                 "lower the learning rate or raise the batch size."
             )
-    if len(finite) >= 60 and min(finite[-60:]) > 0.99 * min(finite[:-60] or [math.inf]) and last >= 0.9 * chance:
+    if len(finite) >= STUCK_EPOCHS and min(finite[-STUCK_EPOCHS:]) >= 0.99 * chance:
         return (
-            f"The loss is stuck near chance ({last:.3g}, chance {chance:.3g}): try another learning rate, "
-            "activation or initial seed."
+            f"The loss is stuck at chance ({last:.3g}, chance {chance:.3g}) for {STUCK_EPOCHS} epochs: "
+            "try another learning rate, activation or initial seed."
         )
     return None
 
 
 def _b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode()
+
+
+def _f32(a: np.ndarray) -> np.ndarray:
+    """float32 for the page: NaN as 0 and huge values (a diverging run) clipped to float32's range."""
+    big = float(np.finfo(np.float32).max)
+    return np.clip(np.nan_to_num(a, nan=0.0, posinf=big, neginf=-big), -big, big).astype(np.float32)
 
 
 def _int8_map(values: np.ndarray) -> dict[str, Any]:
@@ -341,15 +351,14 @@ class Session:
         self.heat_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
         gx, gy = np.meshgrid(np.linspace(x0, x1, self.neuron_res), np.linspace(y1, y0, self.neuron_res))
         self.neuron_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
-        # the neuron-map cell of each training point, for the gradient maps (row 0 = top)
-        cx = np.floor((self.Xtr_raw[:, 0] - x0) / (x1 - x0) * self.neuron_res)
-        cy = np.floor((y1 - self.Xtr_raw[:, 1]) / (y1 - y0) * self.neuron_res)
-        cells = (np.clip(cy, 0, self.neuron_res - 1) * self.neuron_res + np.clip(cx, 0, self.neuron_res - 1)).astype(
-            np.intp
-        )
-        counts = np.bincount(cells, minlength=self.neuron_res**2)
+        # the gradient-map cell of each training point (row 0 = top)
+        R = GRAD_RES
+        cx = np.clip(np.floor((self.Xtr_raw[:, 0] - x0) / (x1 - x0) * R), 0, R - 1)
+        cy = np.clip(np.floor((y1 - self.Xtr_raw[:, 1]) / (y1 - y0) * R), 0, R - 1)
+        cells = (cy * R + cx).astype(np.intp)
+        counts = np.bincount(cells, minlength=R**2)
         # (cells, N): row c averages the training points in cell c, so one product maps every unit
-        self.cell_mean = np.zeros((self.neuron_res**2, len(cells)))
+        self.cell_mean = np.zeros((R**2, len(cells)))
         self.cell_mean[cells, np.arange(len(cells))] = 1.0 / counts[cells]
 
     # -- changes while training: recorded in the schedule ---------------------------------------
@@ -456,7 +465,7 @@ class Session:
         return dict(grads), deltas
 
     def _gradient_maps(self, deltas: list[np.ndarray]) -> list[dict[str, Any]]:
-        """Each hidden unit's mean delta over the training points in each neuron-map cell (0 where none)."""
+        """Each hidden unit's mean delta over the training points in each GRAD_RES cell (0 where none)."""
         return [_int8_map((self.cell_mean @ d).T) for d in deltas]
 
     def frame(self, with_gradcheck: bool = True) -> dict[str, Any]:
@@ -472,8 +481,9 @@ class Session:
         if len(self.curve["train_loss"]) <= self.epochs:  # one point per epoch, however many frames show it
             for k, v in m.items():
                 self.curve[k].append(math.nan if v is None else v)
-        if not self.warning and not self.diverged:
-            self.warning = loss_warning(self.curve["train_loss"], self.chance)
+        if not self.diverged:  # one message while the trouble lasts (not one per kind), gone when the run recovers
+            now = loss_warning(self.curve["train_loss"], self.chance)
+            self.warning = (self.warning or now) if now else None
         p = self.net.params
         act = self.net.activation
         z = forward(p, self.heat_pts, act)
@@ -488,8 +498,8 @@ class Session:
             neurons.append(_int8_map(h.T))
         grads, deltas = self.backward()
         n_layers = self.net.n_layers
-        weights = [p[f"W{i}"].astype(np.float32) for i in range(n_layers)]
-        dW = [grads[f"W{i}"].astype(np.float32) for i in range(n_layers)]
+        weights = [_f32(p[f"W{i}"]) for i in range(n_layers)]
+        dW = [_f32(grads[f"W{i}"]) for i in range(n_layers)]
         frame: dict[str, Any] = {
             "type": "frame",
             "step": self.steps,
@@ -501,11 +511,12 @@ class Session:
             "heat_scale": heat["scale"],
             "heat_res": self.heat_res,
             "neuron_res": self.neuron_res,
+            "grad_res": GRAD_RES,
             "neurons": neurons,
             "gradient_maps": self._gradient_maps(deltas),
             "sizes": list(self.net.sizes),
             "weights": [_b64(W) for W in weights],
-            "biases": [_b64(p[f"b{i}"].astype(np.float32)) for i in range(n_layers)],
+            "biases": [_b64(_f32(p[f"b{i}"])) for i in range(n_layers)],
             "grads": [_b64(g) for g in dW],
             "grad_norms": [_finite(float(np.linalg.norm(grads[f"W{i}"]))) for i in range(n_layers)],
             "dead": [int(np.sum(np.all(act_d == 0, axis=0))) for act_d in self._derivatives()],

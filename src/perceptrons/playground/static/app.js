@@ -260,7 +260,7 @@ function valueSpan() {
 }
 function layerAtlas(f, layer) {
   // layer 0: the input features (from the data message); hidden layers: their output or gradient maps
-  const key = `${layer}:${pg.view}`, R = f.neuron_res;
+  const key = `${layer}:${pg.view}`, R = atlasRes(f, layer);
   f.atlases = f.atlases || {};
   if (!f.atlases[key]) {
     if (layer === 0) {
@@ -273,8 +273,9 @@ function layerAtlas(f, layer) {
   }
   return f.atlases[key];
 }
+function atlasRes(f, layer) { return layer > 0 && pg.view === "backward" ? f.grad_res : f.neuron_res; }
 function drawUnit(ctx, f, layer, unit, x, y, w, h) {
-  const R = f.neuron_res;
+  const R = atlasRes(f, layer);
   ctx.drawImage(layerAtlas(f, layer), 0, unit * R, R, R, x, y, w, h);
 }
 function cellMask(R) {
@@ -336,10 +337,9 @@ function layoutNetwork() {
   cv.width = Math.round(W * dpr); cv.height = Math.round(H * dpr);
   const sizes = [config.features.length, ...config.layers, pg.data.classes];
   const L = sizes.length, margin = 56;
-  const biggest = Math.max(...sizes);
-  const s = Math.max(4, Math.min(36, Math.floor((H - 12) / biggest) - 3));
-  const gap = Math.min(12, Math.max(1, (H - 12 - biggest * s) / Math.max(1, biggest - 1)));
-  const nodes = sizes.map((n, li) => {
+  const nodes = sizes.map((n, li) => {  // each column as large as its unit count allows
+    const s = Math.max(4, Math.min(36, Math.floor((H - 12) / n) - 3));
+    const gap = Math.min(12, Math.max(1, (H - 12 - n * s) / Math.max(1, n - 1)));
     const x = margin + (L === 1 ? 0 : li * (W - 2 * margin) / (L - 1));
     const total = n * s + (n - 1) * gap, top = (H - total) / 2;
     return Array.from({length: n}, (_, j) => ({x, y: top + j * (s + gap) + s / 2, s}));
@@ -585,6 +585,7 @@ function copyLink() {
   writeURL();
   const done = (ok) => {
     $("link-status").textContent = ok ? "Copied" : "Copy blocked: the link is in the address bar";
+    $("link").title = ok ? "Copied to the clipboard" : "The browser blocked the clipboard: copy the address bar";
     $("link").textContent = ok ? "Copied \u2713" : "Share link";
     clearTimeout(pg.linkTimer);
     pg.linkTimer = setTimeout(() => { $("link").textContent = "Share link"; $("link-status").textContent = ""; }, 2500);
