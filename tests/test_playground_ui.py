@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import perceptrons
+from perceptrons import datasets
 from perceptrons.playground.server import BackgroundServer
 from perceptrons.playground.session import Session, loss_warning, python_code
 
@@ -62,6 +63,21 @@ def test_regression_session_and_its_code():
     assert math.isclose(last["train_loss"], float(np.mean((z - s.ytr) ** 2) / 2), rel_tol=1e-12)
 
 
+def test_regression_data_sets_by_hand():
+    X, y = datasets.plane(50, noise=0.0, seed=2)
+    np.testing.assert_array_equal(y, (X[:, 0] + X[:, 1]) / 2)
+    X, y = datasets.bumps(50, noise=0.0, seed=2)
+    assert np.abs(X).max() <= 1 and math.isclose(
+        datasets.bumps(1, noise=0.0, seed=0)[1][0],
+        sum(
+            s * math.exp(-((x0 - cx) ** 2 + (x1 - cy) ** 2) / (2 * 0.35**2))
+            for (cx, cy, s) in ((0.5, 0.5, 1), (-0.5, 0.5, -1), (-0.5, -0.5, 1), (0.5, -0.5, -1))
+            for x0, x1 in [datasets.bumps(1, noise=0.0, seed=0)[0][0]]
+        ),
+        rel_tol=1e-12,
+    )
+
+
 def test_drawn_classes_keep_their_numbers_and_few_points_all_train():
     s = Session({"dataset": "custom", "points": [[0, 0, 0], [1, 1, 2], [0.5, 0.2, 2]], "window": [-2, 2, -2, 2]})
     assert s.n_outputs == 3 and sorted(s.ytr.tolist()) == [0, 2, 2] and len(s.yte) == 0
@@ -73,14 +89,15 @@ def test_drawn_classes_keep_their_numbers_and_few_points_all_train():
 def test_backward_pass_deltas_make_the_reference_gradient():
     """h_i^T delta_i / N is dW_i, the core's reference gradient (here without penalty)."""
     s = Session({"dataset": "xor", "layers": [6, 4], "activation": "relu"})
-    grads, deltas = s.backward()
+    grads, deltas, _ = s.backward()
     n = len(s.ytr)
     h = s.Xtr
     for i, d in enumerate(deltas):
         np.testing.assert_allclose(h.T @ d / n, grads[f"W{i}"], rtol=1e-10, atol=1e-14)
         h = np.maximum(h @ s.net.params[f"W{i}"] + s.net.params[f"b{i}"], 0)
     s.net.params["b0"][1] = -1e3  # a unit that never fires: dead, by hand
-    assert s.frame()["dead"][0] >= 1
+    s.net.params["b1"][:] = 1e3  # and a layer whose units all fire everywhere: none dead
+    assert s.frame()["dead"][0] >= 1 and s.frame()["dead"][1] == 0
 
 
 @pytest.mark.parametrize(
@@ -224,6 +241,11 @@ def test_drawing_points_shows_each_click_keeps_classes_and_view(open_page):
         assert _pixel(page, 60 + 40 * k, 300)[:3] == [0, 158, 115]
     page.wait_for_function("window.__pg.data.train.length === 5", timeout=10000)
     assert page.evaluate("window.__pg.data.window") == pytest.approx(window, abs=1e-3)
+    for k in range(6):  # from 10 points on, 90 % go to the test set: shown, not hidden
+        heat.click(position={"x": 60 + 40 * k, "y": 60})
+    page.wait_for_function("window.__pg.data.train.length + window.__pg.data.test.length === 11", timeout=10000)
+    assert len(page.evaluate("window.__pg.data.test")) > 0
+    assert page.get_by_label("Show test data").is_checked() and page.get_by_label("Show training data").is_checked()
 
 
 def test_malformed_links_fall_back_field_by_field(open_page):

@@ -446,10 +446,11 @@ class Session:
             out[f"{name}_acc"] = None if head.correct is None else float(np.mean(head.correct(z, t)))
         return out
 
-    def backward(self) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-        """The full training set's gradient (the core's reference backward pass) and, per hidden
-        layer, each sample's backpropagated signal ``delta = d loss_n / d a`` (N, units) at the
-        layer's pre-activations ``a``, the quantity whose products with h_i^T make ``dW``."""
+    def backward(self) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[int]]:
+        """The full training set's gradient (the core's reference backward pass); per hidden layer,
+        each sample's backpropagated signal ``delta = d loss_n / d a`` (N, units) at the layer's
+        pre-activations ``a`` (the quantity whose products with h_i^T make ``dW``); and per hidden
+        layer the number of dead units: f'(a) = 0 on every training point, so no gradient reaches them."""
         p, act = self.net.params, ACTIVATIONS[self.net.activation]
         alpha, l1 = self._penalties()
         _, grads = loss_and_grads(p, self.Xtr, self.ttr, self.net.activation, self.net.output, alpha, l1)
@@ -459,10 +460,13 @@ class Session:
         z = hs[-1] @ p[f"W{self.net.n_layers - 1}"] + p[f"b{self.net.n_layers - 1}"]
         delta = HEADS[self.net.output].sample_grad(z, self.ttr)  # per sample, not divided by N
         deltas: list[np.ndarray] = []
+        dead: list[int] = []
         for i in range(self.net.n_layers - 1, 0, -1):
-            delta = (delta @ p[f"W{i}"].T) * act.df(hs[i])
+            df = act.df(hs[i])
+            delta = (delta @ p[f"W{i}"].T) * df
             deltas.insert(0, delta)
-        return dict(grads), deltas
+            dead.insert(0, int(np.sum(np.all(df == 0, axis=0))))
+        return dict(grads), deltas, dead
 
     def _gradient_maps(self, deltas: list[np.ndarray]) -> list[dict[str, Any]]:
         """Each hidden unit's mean delta over the training points in each GRAD_RES cell (0 where none)."""
@@ -496,7 +500,7 @@ class Session:
         for i in range(self.net.n_layers - 1):
             h = ACTIVATIONS[act].f(h @ p[f"W{i}"] + p[f"b{i}"])
             neurons.append(_int8_map(h.T))
-        grads, deltas = self.backward()
+        grads, deltas, dead = self.backward()
         n_layers = self.net.n_layers
         weights = [_f32(p[f"W{i}"]) for i in range(n_layers)]
         dW = [_f32(grads[f"W{i}"]) for i in range(n_layers)]
@@ -519,7 +523,7 @@ class Session:
             "biases": [_b64(_f32(p[f"b{i}"])) for i in range(n_layers)],
             "grads": [_b64(g) for g in dW],
             "grad_norms": [_finite(float(np.linalg.norm(grads[f"W{i}"]))) for i in range(n_layers)],
-            "dead": [int(np.sum(np.all(act_d == 0, axis=0))) for act_d in self._derivatives()],
+            "dead": dead,
             "diverged": self.diverged,
             "warning": self.warning,
             "lr": self.opt.lr,
@@ -541,16 +545,6 @@ class Session:
                 "passed": res.passed,
             }
         return frame
-
-    def _derivatives(self) -> list[np.ndarray]:
-        """f'(a) of every hidden unit on every training point (N, units) per hidden layer: a unit
-        whose derivative is 0 on all of them is dead (no gradient reaches its weights)."""
-        p, act = self.net.params, ACTIVATIONS[self.net.activation]
-        h, out = self.Xtr, []
-        for i in range(self.net.n_layers - 1):
-            h = act.f(h @ p[f"W{i}"] + p[f"b{i}"])
-            out.append(act.df(h))
-        return out
 
     def data_message(self) -> dict[str, Any]:
         inputs = features(self._raw_neuron_grid(), self.config["features"])

@@ -604,6 +604,7 @@ function addPoint(ev, nextClass) {
     config.dataset = "custom"; config.schedule = [];
   }
   config.points.push([Number(x.toFixed(3)), Number(y.toFixed(3)), Number($("draw-class").value)]);
+  $("show-train").checked = $("show-test").checked = true;  // no click may vanish into a hidden set
   pg.pending = (pg.pending || 0) + 1;
   syncControls();
   if (pg.last) drawHeat(pg.last);
