@@ -23,7 +23,8 @@ const DEFAULTS = {dataset: "circles", noise: 0.1, n: 500, classes: 2, test_ratio
   activation: "tanh", optimizer: "sgd", lr: 0.1, batch: 10, reg: "none", reg_rate: 0, data_seed: 1,
   init_seed: 1, order_seed: 1, schedule: []};
 const LIMITS = {layers: 6, units: 64, points: 2000, batch: 2000, seed: 2147483647, schedule: 500};
-const MAX_WIRES = 400;  // per layer: a larger layer draws its strongest wires only
+const MAX_WIRES = 400;
+const MAX_POINTS = 1000;  // per chart line: a longer history keeps every other epoch, so drawing stays cheap  // per layer: a larger layer draws its strongest wires only
 
 const $ = (id) => document.getElementById(id);
 const pg = window.__pg = {frames: 0, drawn: 0, raf: 0, last: null, errors: [], data: null, playing: false, curves: null,
@@ -189,6 +190,7 @@ function onFrame(f) {
   if (c && (c.epoch.length === 0 || c.epoch[c.epoch.length - 1] !== f.epoch)) {
     c.train_loss.push(f.train_loss); c.test_loss.push(f.test_loss); c.test_acc.push(f.test_acc); c.epoch.push(f.epoch);
     c.norms.push(f.grad_norms);
+    if (c.epoch.length > MAX_POINTS) for (const k of Object.keys(c)) c[k] = c[k].filter((_, i) => i % 2 === 0);  // a long run: every other epoch
   }
   pendingFrame = f;  // drawn at the next animation frame: a slow draw skips frames, never queues them
 }
@@ -217,11 +219,16 @@ function toCanvas(x, y, w) {
 }
 // The maps of `units` units, R x R each, stacked vertically in one offscreen canvas (one putImageData
 // per layer and frame, then one drawImage per unit: a 6 x 64 network has 384 of them).
+const LUTS = new Map();
+function lut(color) {  // the colour of each int8 value, computed once per palette
+  if (!LUTS.has(color)) LUTS.set(color, Array.from({length: 256}, (_, k) => color((k - 128) / 127).map(Math.round)));
+  return LUTS.get(color);
+}
 function atlas(values, R, units, color, mask) {
   const tmp = document.createElement("canvas"); tmp.width = R; tmp.height = R * units;
-  const ctx = tmp.getContext("2d"), img = ctx.createImageData(R, R * units), d = img.data;
+  const ctx = tmp.getContext("2d"), img = ctx.createImageData(R, R * units), d = img.data, table = lut(color);
   for (let i = 0; i < R * R * units; i++) {
-    const c = mask && !mask[i % (R * R)] ? [246, 246, 246] : color(values[i] / 127);
+    const c = mask && !mask[i % (R * R)] ? [246, 246, 246] : table[values[i] + 128];
     d[4 * i] = c[0]; d[4 * i + 1] = c[1]; d[4 * i + 2] = c[2]; d[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
@@ -385,7 +392,10 @@ function layerWires(f, li) {
   const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], W = f.W[li], G = f.G[li];
   const key = pg.view === "backward" ? G : W;
   let idx = Array.from({length: n * m}, (_, k) => k);
-  if (idx.length > MAX_WIRES) idx = idx.sort((a, b) => Math.abs(key[b]) - Math.abs(key[a])).slice(0, MAX_WIRES);
+  if (idx.length > MAX_WIRES) {  // the MAX_WIRES-th largest magnitude by a numeric typed-array sort, then a filter
+    const mags = Float32Array.from(key, Math.abs).sort(), cut = mags[mags.length - MAX_WIRES];
+    idx = idx.filter((k) => Math.abs(key[k]) >= cut).slice(0, MAX_WIRES);
+  }
   return {idx, n, m, total: n * m};
 }
 function drawNetwork(f) {
@@ -485,9 +495,9 @@ function logChart(cv, series, colors, label, extra) {
   ctx.clearRect(0, 0, w, h);
   const vals = series.flat().filter((v) => v !== null && v > 0 && Number.isFinite(v));
   if (!vals.length) return;
-  let lo = Math.log10(Math.min(...vals)), hi = Math.log10(Math.max(...vals));
+  let lo = Math.log10(vals.reduce((a, b) => Math.min(a, b))), hi = Math.log10(vals.reduce((a, b) => Math.max(a, b)));
   if (hi - lo < 1) { const mid = (hi + lo) / 2; lo = mid - 0.5; hi = mid + 0.5; }
-  const n = Math.max(...series.map((s) => s.length));
+  const n = series.reduce((a, s) => Math.max(a, s.length), 0);
   const y = (v) => h - 3 - (Math.log10(v) - lo) / (hi - lo) * (h - 16);
   ctx.strokeStyle = "#eee"; ctx.lineWidth = 1;
   for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) { ctx.beginPath(); ctx.moveTo(0, y(10 ** d)); ctx.lineTo(w, y(10 ** d)); ctx.stroke(); }
