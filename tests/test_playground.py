@@ -85,10 +85,10 @@ def test_limits_and_bad_configurations(cfg, words):
 def test_csv_and_clicked_points():
     text = "x,y,label\n" + "\n".join(f"{i % 7},{i % 5},{'a' if i % 2 else 'b'}" for i in range(40))
     s = Session({"dataset": "csv", "csv": text})
-    assert s.n_classes == 2 and len(s.ytr) + len(s.yte) == 40
+    assert s.n_outputs == 2 and len(s.ytr) + len(s.yte) == 40
     pts = [[0, 0, 0], [1, 1, 0], [0, 1, 2], [1, 0, 2], [0.5, 0.5, 0], [0.2, 0.8, 2]]
     s = Session({"dataset": "custom", "points": pts})
-    assert s.n_classes == 2
+    assert s.n_outputs == 3 and sorted(set(s.ytr)) == [0, 2]  # drawn classes keep their numbers (and colours)
 
 
 def test_divergence_is_reported_not_a_grey_picture():

@@ -1,4 +1,4 @@
-"""Toy data sets for 2-D classification, a stratified split, one-hot coding and CSV loading.
+"""Toy data sets for 2-D classification (and two for regression), a stratified split, one-hot coding and CSV loading.
 
 Every generator takes ``n`` (total samples, split as evenly as possible between classes),
 ``noise`` and ``seed`` (int or ``numpy.random.Generator``) and returns ``X`` of shape (n, D),
@@ -120,7 +120,30 @@ def gaussian(n: int = 300, noise: float = 0.5, seed: Seed = None) -> tuple[Array
     return _finish([c + noise * rng.standard_normal((m, 2)) for c, m in zip((1.0, -1.0), _counts(n, 2))], rng)
 
 
+def plane(n: int = 300, noise: float = 0.05, seed: Seed = None) -> tuple[Array, Array]:
+    """Regression: points uniform in [-1, 1]^2, target ``(x0 + x1) / 2`` plus Gaussian noise (float ``y``)."""
+    rng = as_generator(seed)
+    check_positive("n", n, integer=True)
+    check_positive("noise", noise, allow_zero=True)
+    X = rng.uniform(-1.0, 1.0, (n, 2))
+    return X, (X[:, 0] + X[:, 1]) / 2 + noise * rng.standard_normal(n)
+
+
+def bumps(n: int = 300, noise: float = 0.05, seed: Seed = None) -> tuple[Array, Array]:
+    """Regression: points uniform in [-1, 1]^2, target a sum of four Gaussian bumps of signs + - + -
+    (centres (+-0.5, +-0.5), width 0.35) plus Gaussian noise; not linear, so depth matters."""
+    rng = as_generator(seed)
+    check_positive("n", n, integer=True)
+    check_positive("noise", noise, allow_zero=True)
+    X = rng.uniform(-1.0, 1.0, (n, 2))
+    y = np.zeros(n)
+    for cx, cy, sign in ((0.5, 0.5, 1.0), (-0.5, 0.5, -1.0), (-0.5, -0.5, 1.0), (0.5, -0.5, -1.0)):
+        y += sign * np.exp(-((X[:, 0] - cx) ** 2 + (X[:, 1] - cy) ** 2) / (2 * 0.35**2))
+    return X, y + noise * rng.standard_normal(n)
+
+
 DATASETS = {"blobs": blobs, "moons": moons, "circles": circles, "xor": xor, "spiral": spiral, "gaussian": gaussian}
+REGRESSION = {"plane": plane, "bumps": bumps}  # float targets, for the identity head
 
 
 def make(

@@ -3,7 +3,8 @@
 Protocol (JSON text messages). The page sends ``{"type": ...}`` with type
 ``config`` (``config``: a new run; replies ``data`` then a ``frame``), ``play``, ``pause``,
 ``step`` (one epoch, one frame), ``reset`` (same configuration: same seeds, same initial weights),
-``lr`` (``value``: change the learning rate while training), ``save`` (replies ``model`` with the
+``lr`` (``value``: change the learning rate while training), ``edit`` (``layer``, ``i``, ``j``,
+``value``: set one weight; replies a ``frame``; both changes are recorded in the run's schedule), ``save`` (replies ``model`` with the
 ``.npz`` file as base64), ``python`` (replies ``python`` with the code that reproduces the run).
 The server sends ``hello``, ``data``, ``frame`` (~30 per second while playing), ``error``
 (``message``: what was wrong and how to fix it; the session keeps going), ``model``, ``python``.
@@ -218,6 +219,16 @@ class Connection:
                 self.session.set_lr(msg.get("value"))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(str(exc))
+                return
+            if not self.playing:  # the page learns the recorded schedule from the next frame
+                await self.send(self.session.frame(with_gradcheck=False))
+        elif kind == "edit":
+            try:
+                self.session.set_weight(msg.get("layer"), msg.get("i"), msg.get("j"), msg.get("value"))
+            except (ConfigError, ValueError, TypeError) as exc:
+                await self.error(str(exc))
+                return
+            await self.send(self.session.frame(with_gradcheck=False))
         elif kind == "save":
             data = base64.b64encode(await self.run(self.session.model_bytes)).decode()
             await self.send({"type": "model", "filename": "playground-model.npz", "data": data})
@@ -226,7 +237,7 @@ class Connection:
         else:
             shown = kind if len(kind) <= 40 else kind[:40] + "..."
             await self.error(
-                f"unknown message type {shown!r}; expected config, play, pause, step, reset, lr, save or python."
+                f"unknown message type {shown!r}; expected config, play, pause, step, reset, lr, edit, save or python."
             )
 
     async def start(self, session: Session) -> None:
