@@ -358,9 +358,7 @@ class MLP:
     def predict_log_proba(self, X: Any) -> Array:
         """Log-probabilities (N, K), computed stably (log-sum-exp; ``-log(1 + e^-z)`` for logistic)."""
         if not HEADS[self.output].is_classifier:
-            raise ValueError(
-                f"predict_log_proba needs a classification head; this network has output={self.output!r}."
-            )
+            raise ValueError(f"predict_log_proba needs a classification head; this network has output={self.output!r}.")
         z = self.forward(X)
         return log_softmax(z) if self.output == "softmax" else -np.logaddexp(0.0, -z)
 
