@@ -12,8 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from tqdm import tqdm
+import matplotlib
+
+matplotlib.use("Agg")  # the command line draws into files only; chosen before pyplot is imported
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from .core import MLP, gradcheck, train
 from .core.activations import ACTIVATIONS
@@ -21,6 +26,10 @@ from .datasets import DATASETS, load_csv, make, train_test_split
 from .estimator import PerceptronClassifier
 from .exercises import check as check_exercises
 from .io import atomic_write, check_replaceable_dir, load, writable_target
+from .playground.server import serve
+from .plotting import plot_decision_boundary, plot_history
+from .report import report_file, write_report
+from .study import StudyConfig, run_study
 
 USER_ERRORS = (ValueError, TypeError, FloatingPointError, FileNotFoundError, PermissionError, IsADirectoryError)
 
@@ -67,8 +76,6 @@ def _sizes(text: str) -> list[int]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import report_file, write_report
-    from .study import StudyConfig, run_study
 
     out = check_replaceable_dir(args.out, report_file)  # before the study: it takes minutes
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
@@ -149,9 +156,6 @@ def _check_train_args(args: argparse.Namespace) -> None:
 
 
 def _plot(args: argparse.Namespace, net: MLP, hist: Any, X: Any, Xte: Any, yte: Any) -> None:
-    import matplotlib.pyplot as plt
-
-    from .plotting import plot_decision_boundary, plot_history
 
     fig = plt.figure(figsize=(14, 4))
     axs = fig.subplots(1, 3)
@@ -254,10 +258,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_playground(args: argparse.Namespace) -> int:
-    try:
-        from .playground.server import serve
-    except ImportError as exc:
-        raise ValueError(f"the playground needs aiohttp ({exc}); pip install aiohttp") from None
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be in 1..65535, got {args.port}.")
     try:
@@ -337,9 +337,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "label", None) is not None and args.label.lstrip("-").isdigit():

@@ -306,7 +306,7 @@ def gradcheck_extras(study: Study, section: Section) -> None:
     show the V of truncation against roundoff for the correct code and a floor at the bug's size.
     """
     demo = planted_bug_demo(seed=study.config.seed)
-    m = study.metrics.setdefault("gradcheck", {}).setdefault("planted", {})
+    m = study.metrics.setdefault("planted_bug", {})
     for name, res, curve in (("correct", demo.correct, demo.correct_curve), ("buggy", demo.buggy, demo.buggy_curve)):
         m[name] = {
             "passed": res.passed,
@@ -336,21 +336,21 @@ def gradcheck_extras(study: Study, section: Section) -> None:
     verdict = {True: "passes", False: "FAILS"}
     section.p(
         "Does the check catch a real mistake? The course's tanh network, checked at one random point with the "
-        f"gradient written two ways (central differences, h = {q('gradcheck.planted.h', '.0e')}, tolerance "
-        f"{q('gradcheck.planted.rtol', '.0e')}): with tanh' = 1 - h^2 read from the output, the check "
+        f"gradient written two ways (central differences, h = {q('planted_bug.h', '.0e')}, tolerance "
+        f"{q('planted_bug.rtol', '.0e')}): with tanh' = 1 - h^2 read from the output, the check "
         f"{verdict[bool(m['correct']['passed'])]} (largest relative error "
-        f"{q('gradcheck.planted.correct.max_rel_error', '.1e')}); with the planted mistake, tanh' taken of the "
+        f"{q('planted_bug.correct.max_rel_error', '.1e')}); with the planted mistake, tanh' taken of the "
         f"output again (1 - tanh(h)^2), it {verdict[bool(m['buggy']['passed'])]} (largest relative error "
-        f"{q('gradcheck.planted.buggy.max_rel_error', '.1e')})."
+        f"{q('planted_bug.buggy.max_rel_error', '.1e')})."
     )
     section.fig("gradcheck_error_vs_h")
     section.p(
         "Why the step h matters: a forward difference errs by O(h) and a central one by O(h^2) (truncation, the "
         "right arm of the V), while the rounding of the two losses, divided by h, grows as h shrinks (the left "
         f"arm). For the correct code the central difference is best at h = "
-        f"{q('gradcheck.planted.correct.best_h_central', '.0e')} (error "
-        f"{q('gradcheck.planted.correct.min_central_error', '.1e')}); for the planted mistake no h brings the "
-        f"error below {q('gradcheck.planted.buggy.min_central_error', '.1e')}."
+        f"{q('planted_bug.correct.best_h_central', '.0e')} (error "
+        f"{q('planted_bug.correct.min_central_error', '.1e')}); for the planted mistake no h brings the "
+        f"error below {q('planted_bug.buggy.min_central_error', '.1e')}."
     )
 
 

@@ -9,7 +9,7 @@ Derivatives are taken from the layer's *output* ``h = f(z)`` (not its input), as
     identity:   h = z                         f'(z) = 1
 
 This works because each of them is monotone, so the output determines the slope. At a ReLU kink
-(z exactly 0) the right-hand slope 0 is used, like every mainstream library.
+(z exactly 0) the left-hand slope is used (0 for ReLU, 0.01 for leaky ReLU), like every mainstream library.
 
 Each record holds the plain forms (``f``, ``df``: new arrays, what the reference backward pass in
 :mod:`perceptrons.core.network` calls) and the in-place forms the fused engine
@@ -49,7 +49,8 @@ class Activation:
     kinked: bool = False  # the derivative jumps at z = 0 (finite differences across it rightly disagree)
 
 
-def _sigmoid(z: Array) -> Array:
+def sigmoid(z: Array) -> Array:
+    """``1 / (1 + exp(-z))`` element-wise."""
     # 1 / (1 + exp(-z)) overflows in exp for z << 0; the tanh form is stable everywhere.
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
@@ -114,7 +115,7 @@ ACTIVATIONS: dict[str, Activation] = {
         ),
         Activation(
             "sigmoid",
-            f=_sigmoid,
+            f=sigmoid,
             df=lambda h: h * (1.0 - h),
             forward_into=_sigmoid_into,
             backward_into=_sigmoid_backward_into,

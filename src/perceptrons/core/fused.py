@@ -15,8 +15,9 @@ What differs from the reference, and only this:
   ``db`` at once, straight into the flat gradient vector.
 - **Transposed layers.** Every layer is kept as units x samples (``[h, 1]^T``, a row of ones at the
   bottom), so element-wise work and the softmax's reductions run along contiguous rows.
-- **No allocation per step.** Buffers are made once per batch size and reused; activations run
-  through their in-place forms (``Activation.forward_into``/``backward_into``).
+- **Buffers reused.** The products, the softmax and the ReLU forms write into arrays made once per
+  batch size; activations run through their in-place forms (``Activation.forward_into``/
+  ``backward_into``; those of tanh, sigmoid and leaky ReLU still make a temporary for f').
 - **Softmax cross-entropy without weights** (the common case) is written out for the transposed
   layout; one sample (the course's per-sample SGD) is reduced on Python floats. Other heads and
   weighted losses call the head's own functions (:mod:`perceptrons.core.heads`) on the transposed

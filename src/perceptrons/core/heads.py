@@ -43,6 +43,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import xlogy
 
+from .activations import sigmoid
+
 Array = NDArray[Any]
 
 
@@ -62,11 +64,6 @@ def softmax(z: Array) -> Array:
     """Softmax over the last axis of ``z`` (..., K); rows sum to 1, no overflow for large logits."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
-
-
-def sigmoid(z: Array) -> Array:
-    """``1 / (1 + exp(-z))`` element-wise, in the tanh form that never overflows."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # type: ignore[no-any-return]
 
 
 def _pick(z: Array, y: Array) -> Array:

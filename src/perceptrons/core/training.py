@@ -2,7 +2,7 @@
 
 One loop covers the course's protocol (batch size 1, indices drawn with replacement, test accuracy
 every ``eval_every`` steps, a gradient check every step) and ordinary mini-batch training
-(``sampling="epochs"``: a fresh permutation each epoch). Each step, in :meth:`_Trainer.step`:
+(``sampling="epochs"``: a fresh permutation each epoch). Each step, in :meth:`_Trainer.run`:
 
 1. take the step's batch (:class:`Schedule`);
 2. compute its loss and gradient at the current weights (:mod:`perceptrons.core.fused` for dense
@@ -49,7 +49,7 @@ class History:
     batch_sizes : (steps,) size of each batch
     test_steps : the steps after whose update ``eval_data`` was evaluated
     test_accuracy : accuracy on ``eval_data`` at those steps (classification heads)
-    test_loss : the head's loss on ``eval_data`` at those steps (regression: the identity head)
+    test_loss : the head's loss on ``eval_data`` at those steps (regression: the identity and exp heads)
     gradcheck_steps, gradcheck_error : max entrywise relative error of the gradient check at step s
     gradcheck_norm_error : the normwise relative error of the same check
     time_s : wall-clock seconds spent in :func:`train`
@@ -114,8 +114,8 @@ class History:
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite. ``history`` holds the steps up to the last finite loss; the
-    network keeps the weights it had before the failing step's update."""
+    """The loss became NaN or infinite. ``history`` holds the steps up to the last finite loss, and the
+    network keeps the weights at which that loss was computed (the last update is undone)."""
 
     def __init__(self, message: str, history: History) -> None:
         super().__init__(message)
@@ -354,6 +354,11 @@ class _Trainer:
             self.checker.flush()
         hist = self.hist
         hist.loss, hist.n_correct, hist.batch_sizes = hist.loss[:s], hist.n_correct[:s], hist.batch_sizes[:s]
+        kept = [i for i, step in enumerate(hist.test_steps) if step < s]  # evaluations of the kept weights
+        hist.test_steps = [hist.test_steps[i] for i in kept]
+        for name in ("test_accuracy", "test_loss"):
+            values = getattr(hist, name)
+            setattr(hist, name, [values[i] for i in kept] if values else values)
         lr = self.opt.lr
         if s == 0:
             msg = (

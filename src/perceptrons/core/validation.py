@@ -106,7 +106,8 @@ def check_targets(y: Any, n_samples: int, output: str, n_outputs: int, name: str
 
     - ``"softmax"``: integer labels (N,) in [0, n_outputs) (one-hot rows (N, n_outputs) are converted);
     - ``"logistic"``: a 0/1 indicator matrix (N, n_outputs), float (a vector (N,) when n_outputs == 1);
-    - ``"identity"``: real targets (N, n_outputs), float (a vector (N,) when n_outputs == 1).
+    - ``"identity"``: real targets (N, n_outputs), float (a vector (N,) when n_outputs == 1);
+    - ``"exp"``: non-negative targets (counts, rates) (N, n_outputs), float (a vector (N,) when n_outputs == 1).
     """
     if output == "softmax":
         return check_labels(y, n_samples, n_outputs, name)
@@ -138,6 +139,11 @@ def check_targets(y: Any, n_samples: int, output: str, n_outputs: int, name: str
         raise ValueError(
             f"{name} must hold 0/1 indicators for logistic outputs (one column per label), got values such as "
             f"{np.unique(arr[(arr != 0) & (arr != 1)])[:3].tolist()}."
+        )
+    if output == "exp" and (arr < 0).any():
+        raise ValueError(
+            f"{name} must be non-negative for the exp (Poisson) output, got values such as "
+            f"{np.unique(arr[arr < 0])[:3].tolist()}; use output='identity' for targets of either sign."
         )
     return arr
 
