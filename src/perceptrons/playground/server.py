@@ -51,6 +51,11 @@ MAX_MESSAGE = 1_500_000  # bytes (UTF-8) of one text message; larger ones get an
 HARD_MAX_MESSAGE = 8_000_000  # beyond this aiohttp closes the socket (code 1009, with a reason)
 FPS = 30
 MAX_SESSIONS = 64
+# Jobs (epochs, frames) run in this many worker threads: two, so that one session's long epoch never
+# holds up the others, and no more, because the jobs are short NumPy calls that hold the interpreter
+# lock most of the time: with one thread per session, 20 sessions streamed 7 frames/s each here, with
+# two 16, with one 24 (but then one long epoch stalls every tab).
+WORKERS = 2
 MAX_PER_CLIENT = 24  # sessions of one client address: no single address can fill the server
 IDLE_S = 15 * 60.0  # a session without any message from its page for this long is closed
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -65,9 +70,8 @@ class Registry:
         self.host = host
         self.conns: set[Connection] = set()
         self.per_client: dict[str, int] = {}
-        # one thread per possible session: each session runs one job at a time, and the threads
-        # share the CPU in turn (the interpreter switches every few ms), so none waits for another's epoch
-        self.workers = concurrent.futures.ThreadPoolExecutor(MAX_SESSIONS, thread_name_prefix="playground")
+        # each session runs one job at a time; WORKERS threads take the jobs of all sessions in turn
+        self.workers = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="playground")
         self.refusals = Throttle()
 
 
