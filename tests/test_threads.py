@@ -38,4 +38,5 @@ def test_the_rule_reads_the_largest_layer():
     assert not wants_all_threads(10_000, [2, 16, 16, 2])  # narrow layers: memory-bound, one thread
     assert not wants_all_threads(32, [784, 512, 10], np.float32)  # wide but a small batch: too little work
     assert wants_all_threads(512, [784, 512, 512, 10], np.float32)
-    assert wants_all_threads(256, [2, 64, 64, 2], np.float64) and not wants_all_threads(256, [2, 64, 64, 2], np.float32)
+    assert not wants_all_threads(256, [2, 64, 64, 2], np.float64)  # W5's 1M multiply-adds: one thread
+    assert not wants_all_threads(1437, [64, 64, 10], np.float64)  # a full-batch L-BFGS step on digits

@@ -8,12 +8,13 @@ and, on a machine whose other core is busy, stalls each product waiting for the 
 one BLAS thread unless its largest product has at least ``MIN_WORK[dtype]`` multiply-adds and a
 weight matrix of at least ``MIN_WIDTH`` on both sides; then the library default (all cores) is kept.
 
-The threshold is lower in float64 than in float32: double-precision products of a few hundred rows
-by 64 x 64 weights ran 1.7x faster on two threads here, while single-precision ones of that size were
-erratic on two threads (a median 7 ms for a 15 us product). The rule depends only on the sizes and
-the dtype, never on a timing taken at run time, because OpenBLAS's float32 products round differently
-on one thread and on two: a rule that changed with the machine's load would break bit-for-bit
-reproducibility.
+Measured here: a product of a few hundred rows by 64 x 64 weights ran 1.7x faster on two threads
+when nothing else ran, but a median 7 ms instead of 15 us (float32) when another process's BLAS
+threads were spinning on the other core, and a full-batch L-BFGS fit on digits (1437 x 64 x 64
+products) took 16x longer on two threads beside an idle scikit-learn process than on one. So the
+threshold is high, for both dtypes. The rule depends only on the sizes, never on a timing taken at
+run time, because OpenBLAS's float32 products round differently on one thread and on two: a rule
+that changed with the machine's load would break bit-for-bit reproducibility.
 
 Only the calls of this package are affected (threadpoolctl restores the previous setting on exit).
 """
@@ -29,7 +30,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 #: multiply-adds of the largest product from which all cores are used
-MIN_WORK = {"float64": 1 << 19, "float32": 1 << 24}
+MIN_WORK = {"float64": 1 << 24, "float32": 1 << 24}
 MIN_WIDTH = 64
 
 
