@@ -10,8 +10,8 @@ weight matrix of at least ``MIN_WIDTH`` on both sides; then the library default 
 
 Measured here: a product of a few hundred rows by 64 x 64 weights ran 1.7x faster on two threads
 when nothing else ran, but a median 7 ms instead of 15 us (float32) when another process's BLAS
-threads were spinning on the other core, and a full-batch L-BFGS fit on digits (1437 x 64 x 64
-products) took 16x longer on two threads beside an idle scikit-learn process than on one. So the
+threads were spinning on the other core, and in the benchmark a full-batch L-BFGS fit on digits
+(1437 x 64 x 64 products) took 520 ms on two threads beside a scikit-learn process against 63 ms on one. So the
 threshold is high, for both dtypes. The rule depends only on the sizes, never on a timing taken at
 run time, because OpenBLAS's float32 products round differently on one thread and on two: a rule
 that changed with the machine's load would break bit-for-bit reproducibility.
