@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris, load_wine, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -194,6 +194,25 @@ def test_accuracy_matches_mlpclassifier(loader):
             b = make_pipeline(StandardScaler(), MLPClassifier(**kw)).fit(Xtr, ytr).score(Xte, yte)
         ours.append(a)
         theirs.append(b)
+    assert np.mean(ours) >= np.mean(theirs) - 0.01, (ours, theirs)
+
+
+@pytest.mark.parametrize("data", ["diabetes", "make_regression"])
+def test_r2_matches_mlpregressor(data):
+    """Test R^2 over seeds within one point of scikit-learn's MLPRegressor, same hyper-parameters."""
+    if data == "diabetes":
+        X, y = load_diabetes(return_X_y=True)
+    else:
+        X, y = make_regression(n_samples=2000, n_features=8, noise=10.0, random_state=0)
+    y = (y - y.mean()) / y.std()
+    ours, theirs = [], []
+    for seed in range(3):
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=seed)
+        kw = dict(hidden_layer_sizes=(32,), learning_rate_init=1e-3, max_iter=200, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ours.append(make_pipeline(StandardScaler(), PerceptronRegressor(**kw)).fit(Xtr, ytr).score(Xte, yte))
+            theirs.append(make_pipeline(StandardScaler(), MLPRegressor(**kw)).fit(Xtr, ytr).score(Xte, yte))
     assert np.mean(ours) >= np.mean(theirs) - 0.01, (ours, theirs)
 
 
