@@ -59,7 +59,7 @@ from . import io as model_files
 from .core import MLP, SGD, Adam, forward, loss_and_grads
 from .core.fused import FusedBackprop
 from .core.heads import HEADS, log_softmax, sigmoid, softmax
-from .core.network import INITS, ParamViews
+from .core.network import INITS, ParamViews, param_shapes
 from .core.threads import blas_threads_for
 from .core.validation import check_sample_weight
 
@@ -131,7 +131,7 @@ class _Objective:
         self.grad = np.empty_like(net.flat_params)
         self.sparse = sp.issparse(X)
         if self.sparse:
-            self.grads = ParamViews(self.grad, {k: v.shape for k, v in net.params.items()})
+            self.grads = ParamViews(self.grad, param_shapes(net.sizes))
             self.rows: Any = sp.csr_matrix(X, dtype=net.dtype)
         else:
             self.engine = FusedBackprop(net.sizes, net.activation, net.output, net.flat_params, self.grad)

@@ -59,7 +59,7 @@ from numpy.typing import NDArray
 
 from .activations import ACTIVATIONS
 from .heads import HEADS, weighted_mean
-from .network import MLP, Params, ParamViews, _layout, penalty_terms
+from .network import MLP, Params, ParamViews, param_shapes, penalty_terms
 from .validation import check_positive, check_sample_weight, check_targets, check_X
 
 Array = NDArray[Any]
@@ -87,6 +87,12 @@ def check_h(h: Any, name: str = "h") -> float:
     return float(h)
 
 
+def norm_rel_error(a: Array, n: Array, axis: int | None = None) -> Array:
+    """``||a - n|| / max(1e-8, ||a|| + ||n||)`` (over ``axis``, or the whole arrays)."""
+    norm = np.linalg.norm
+    return norm(a - n, axis=axis) / np.maximum(1e-8, norm(a, axis=axis) + norm(n, axis=axis))  # type: ignore[no-any-return]
+
+
 @dataclass
 class ParamCheck:
     """The comparison for one parameter array (all arrays have the parameter's shape)."""
@@ -111,7 +117,7 @@ class ParamCheck:
     def norm_rel_error(self) -> float:
         """``||a - n|| / max(1e-8, ||a|| + ||n||)`` over the entries not at a kink."""
         a, n = self.analytic[~self.kink], self.numeric[~self.kink]
-        return float(np.linalg.norm(a - n) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(n)))
+        return float(norm_rel_error(a, n))
 
     @property
     def max_abs_error(self) -> float:
@@ -144,7 +150,7 @@ class GradCheckResult:
         """Normwise relative error ``||a - n|| / max(1e-8, ||a|| + ||n||)`` over all non-kink entries."""
         a = np.concatenate([c.analytic[~c.kink] for c in self.checks.values()])
         n = np.concatenate([c.numeric[~c.kink] for c in self.checks.values()])
-        return float(np.linalg.norm(a - n) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(n)))
+        return float(norm_rel_error(a, n))
 
     @property
     def per_param(self) -> dict[str, tuple[float, tuple[int, ...]]]:
@@ -305,8 +311,7 @@ def step_errors(
     rel = rel_error(a, nm, atol[:, None], rtol)
     max_rel = np.where(ok, rel, 0.0).max(axis=1)
     a, nm = np.where(ok, a, 0.0), np.where(ok, nm, 0.0)
-    norm = np.linalg.norm(a - nm, axis=1) / np.maximum(1e-8, np.linalg.norm(a, axis=1) + np.linalg.norm(nm, axis=1))
-    return max_rel, norm
+    return max_rel, norm_rel_error(a, nm, axis=1)
 
 
 def roundoff_floor(loss: Array | float, h: float) -> Array:
@@ -427,7 +432,7 @@ def _float64_twin(net: MLP) -> MLP:
     if twin.dtype != np.float64:
         twin._theta = twin._theta.astype(np.float64)
         twin.dtype = np.dtype(np.float64)
-        twin._params = ParamViews(twin._theta, _layout(twin.sizes))
+        twin._params = ParamViews(twin._theta, param_shapes(twin.sizes))
     return twin
 
 

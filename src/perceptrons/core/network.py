@@ -168,7 +168,7 @@ def check_sizes(sizes: Any, min_outputs: int = 1) -> list[int]:
     return out
 
 
-def _layout(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+def param_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
     """Keys and shapes of the parameters, in the order of the flat vector: W0, b0, W1, b1, ..."""
     shapes: dict[str, tuple[int, ...]] = {}
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -258,7 +258,7 @@ class MLP:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"dtype must be float64 or float32, got {self.dtype}.")
-        shapes = _layout(self.sizes)
+        shapes = param_shapes(self.sizes)
         self._theta = np.empty(sum(math.prod(s) for s in shapes.values()), dtype=self.dtype)
         self._params = ParamViews(self._theta, shapes)
         rng = as_generator(seed)
@@ -288,7 +288,7 @@ class MLP:
             got = sorted(new) if isinstance(new, Mapping) else type(new).__name__
             raise ValueError(f"params must be a dict with keys {sorted(self._params)}, got {got}.")
         staged = self._theta.copy()
-        views = ParamViews(staged, _layout(self.sizes))
+        views = ParamViews(staged, param_shapes(self.sizes))
         for k in self._params:  # every entry checked before any is written: a bad one changes nothing
             views[k] = new[k]
         self._theta[...] = staged
@@ -305,7 +305,7 @@ class MLP:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._params = ParamViews(self._theta, _layout(self.sizes))
+        self._params = ParamViews(self._theta, param_shapes(self.sizes))
 
     def copy(self) -> MLP:
         """An independent copy (same sizes, activation, head and weights)."""
@@ -418,7 +418,7 @@ class MLP:
         if dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {str(dtype)[:40]!r}")
         sizes = check_sizes(meta["sizes"])
-        return {k: (shape, np.dtype(dtype)) for k, shape in _layout(sizes).items()}
+        return {k: (shape, np.dtype(dtype)) for k, shape in param_shapes(sizes).items()}
 
     @classmethod
     def from_file(cls, arrays: Mapping[str, Array], meta: Mapping[str, Any]) -> MLP:

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from .fused import FusedBackprop
 from .gradcheck import DEFAULT_H, check_h, numeric_grads_batched, roundoff_floor, step_errors
 from .heads import HEADS, weighted_mean
-from .network import MLP, ParamViews, forward, loss_and_grads
+from .network import MLP, ParamViews, forward, loss_and_grads, param_shapes
 from .optim import OPTIMIZERS, SGD, Adam
 from .threads import blas_threads_for
 from .validation import as_generator, check_positive, check_sample_weight
@@ -215,7 +215,7 @@ class _ReferenceStep:
 
     def __init__(self, net: MLP, grads: Array, alpha: float, l1: float) -> None:
         self.net, self.alpha, self.l1 = net, alpha, l1
-        self.grads = ParamViews(grads, {k: v.shape for k, v in net.params.items()})
+        self.grads = ParamViews(grads, param_shapes(net.sizes))
         self.head = HEADS[net.output]
 
     def prepare(self, X: Any) -> Any:
@@ -263,7 +263,7 @@ class _GradcheckRecorder:
         T = len(self.steps)
         if not T:
             return
-        shapes = {k: v.shape for k, v in self.net.params.items()}
+        shapes = param_shapes(self.net.sizes)
         P = _views_batched(self.theta[:T].astype(np.float64), shapes)
         G = _views_batched(self.grads[:T].astype(np.float64), shapes)
         idx = np.stack(self.idx)
@@ -313,7 +313,7 @@ class _Trainer:
         self.head = HEADS[net.output]
         self.theta = net.flat_params
         self.gflat = np.empty_like(self.theta)
-        self.grads = ParamViews(self.gflat, {k: v.shape for k, v in net.params.items()})
+        self.grads = ParamViews(self.gflat, param_shapes(net.sizes))
         self.backup = self.theta.copy()
         self.sparse = sp.issparse(data.X) or (test is not None and sp.issparse(test.X))
         if self.sparse:
