@@ -15,9 +15,9 @@ What differs from the reference, and only this:
   ``db`` at once, straight into the flat gradient vector.
 - **Transposed layers.** Every layer is kept as units x samples (``[h, 1]^T``, a row of ones at the
   bottom), so element-wise work and the softmax's reductions run along contiguous rows.
-- **Buffers reused.** The products, the softmax and the ReLU forms write into arrays made once per
-  batch size; activations run through their in-place forms (``Activation.forward_into``/
-  ``backward_into``; those of tanh, sigmoid and leaky ReLU still make a temporary for f').
+- **Buffers reused.** The products, the softmax and the activations' in-place forms
+  (``Activation.forward_into``/``backward_into``) write into arrays made once per batch size: a
+  step makes no new array.
 - **Softmax cross-entropy without weights** (the common case) is written out for the transposed
   layout; one sample (the course's per-sample SGD) is reduced on Python floats. Other heads and
   weighted losses call the head's own functions (:mod:`perceptrons.core.heads`) on the transposed
@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Scratch
 from .heads import HEADS, loss_and_dz
-from .network import penalty, penalty_grad
 
 Array = NDArray[Any]
 
@@ -77,6 +76,7 @@ class FusedBackprop:
             offset += size
         if offset != theta.size or grads.shape != theta.shape:
             raise ValueError(f"the flat buffers hold {theta.size} and {grads.size} numbers, the sizes need {offset}.")
+        self.W_scratch = [np.empty_like(W) for W in self.W] if (self.alpha or self.l1) else []
         self._buffers_by_n: dict[int, _Buffers] = {}
 
     def prepare(self, X: Array) -> Array:
@@ -98,7 +98,7 @@ class FusedBackprop:
         for i in range(len(self.WbT) - 1):
             np.dot(self.WbT[i], h1T, out=buf.zT[i])  # z^T = [W; b]^T [h, 1]^T
             h1T = buf.h1T[i]
-            self.act.forward_into(buf.zT[i], h1T[:-1], buf.zero[i])
+            self.act.forward_into(buf.zT[i], h1T[:-1], buf.scratch[i].zero)
         np.dot(self.WbT[-1], h1T, out=buf.z)
         return buf.z
 
@@ -128,13 +128,26 @@ class FusedBackprop:
             if i:
                 d = buf.dT[i - 1]
                 np.dot(self.W[i], dz, out=d)  # (dz W^T)^T
-                self.act.backward_into(d, h1T[:-1], buf.mask[i - 1], buf.zero[i - 1])
+                self.act.backward_into(d, h1T[:-1], buf.scratch[i - 1])
                 dz = d
         if self.alpha or self.l1:
-            loss += penalty(self.W, self.alpha, self.l1)
-            for W, G in zip(self.W, self.G):
-                G[: W.shape[0]] += penalty_grad(W, self.alpha, self.l1)  # the rows of dW
+            loss += self._penalty_into_grads()
         return loss, n_correct
+
+    def _penalty_into_grads(self) -> float:
+        """The penalty ``(alpha / 2) sum w^2 + l1 sum |w|`` of the weights (the reference's
+        ``network.penalty``), its gradient ``alpha w + l1 sign(w)`` added to the rows of dW, through
+        one scratch array per layer."""
+        total = 0.0
+        for W, G, tmp in zip(self.W, self.G, self.W_scratch):
+            dW = G[: W.shape[0]]
+            if self.alpha:
+                total += 0.5 * self.alpha * float(np.vdot(W, W))
+                dW += np.multiply(W, self.alpha, out=tmp)
+            if self.l1:
+                total += self.l1 * float(np.abs(W, out=tmp).sum())
+                dW += np.multiply(np.sign(W, out=tmp), self.l1, out=tmp)
+        return total
 
 
 class _Buffers:
@@ -148,8 +161,7 @@ class _Buffers:
             h1T[-1] = 1.0
         self.zT = [np.empty((h, n), dtype=dtype) for h in hidden]  # pre-activations^T
         self.dT = [np.empty((h, n), dtype=dtype) for h in hidden]  # dL/dz^T
-        self.mask = [np.empty((h, n), dtype=bool) for h in hidden]
-        self.zero = [np.zeros((h, n), dtype=dtype) for h in hidden]
+        self.scratch = [Scratch((h, n), dtype) for h in hidden]  # for f'(z) in place
         self.z = np.empty((k, n), dtype=dtype)  # logits^T
         self.dz = np.empty((k, n), dtype=dtype)
         self.onehot = np.empty((k, n), dtype=dtype)
