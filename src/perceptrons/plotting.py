@@ -314,6 +314,18 @@ def plot_error_vs_h(
     return ax
 
 
+def figure_legend_below(fig: Figure, ax: Axes) -> None:
+    """Move ``ax``'s legend to the bottom of ``fig``, one row, under every panel (an axes' legend under
+    the axes would cover the next row's title or its own x label)."""
+    leg = ax.get_legend()
+    if leg is None:
+        return
+    handles = [h for h in leg.legend_handles if h is not None]
+    labels = [t.get_text() for t in leg.get_texts()]
+    leg.remove()
+    fig.legend(handles=handles, labels=labels, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+
+
 def plot_boundary_grid(
     models: Sequence[Any],
     X: Array,
@@ -337,9 +349,10 @@ def plot_boundary_grid(
             )
         else:
             ax.axis("off")
+    figure_legend_below(fig, axs.flat[0])
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))
     return fig  # type: ignore[no-any-return]
 
 

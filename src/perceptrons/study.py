@@ -27,6 +27,7 @@ from .measures import boundary_measures, linear_regions, normal_jumps, region_bo
 from .plotting import (
     COLORS,
     TrainEval,
+    figure_legend_below,
     plot_boundary_grid,
     plot_decision_boundary,
     plot_error_vs_h,
@@ -525,7 +526,7 @@ def _regions_figure(study: Study, nets: dict[int, MLP], circ: tuple[Any, ...], w
         f"Linear regions of the {REGION_WIDTHS[0]}- and {REGION_WIDTHS[1]}-unit ReLU networks (seed {seed}), over the "
         "training points. Each black line is one hidden unit's switching line w_j . x + b_j = 0; each coloured cell is "
         "a region where the network is one affine function. Compare the count with 1 + H + H(H-1)/2, the most H lines "
-        "can make (some crossings fall outside the view).",
+        "can make (crossings of the lines outside the view make regions that are not counted).",
         "The plane cut by straight lines into coloured polygonal cells, with the circles data drawn on top.",
     )  # fmt: skip
 
@@ -586,7 +587,8 @@ def _relu_tanh_figure(
                                window=zoom, title=f"{name}, {SHOWN_WIDTHS[1]} units: zoom on the red box", legend=False)  # fmt: skip
     fig.suptitle(f"ReLU (top) against tanh (bottom) on circles: same data, initial-weight seed {seed}, sample order "
                  "and stopping rule")  # fmt: skip
-    fig.tight_layout()
+    figure_legend_below(fig, axs[1, 0])
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     study.add_figure("relu_vs_tanh", fig, *captions.relu_tanh(study.metrics, seed))
 
 
@@ -598,7 +600,8 @@ def _measures_figure(study: Study) -> None:
         ("corner_share", "share of the turning done at corners", False),
         ("regions", "linear regions in view (ReLU)", True),
     )
-    fig, axs = plt.subplots(1, 4, figsize=(15, 3.8))
+    fig, grid = plt.subplots(2, 2, figsize=(9, 6.6))
+    axs = grid.ravel()
     for act, colour, marker in (("relu", COLORS[0], "o"), ("tanh", COLORS[1], "^")):
         d = m[f"circles_{act}"]
         for ax, (key, label, log) in zip(axs, panels):
@@ -612,6 +615,8 @@ def _measures_figure(study: Study) -> None:
             ax.set_ylabel(label)
             if log:
                 ax.set_yscale("log")
+            if key == "corner_share":  # a share: the sd bars of a 0-or-1 mixture would leave [0, 1]
+                ax.set_ylim(-0.05, 1.05)
     axs[3].plot(WIDTHS, [region_bound(w) for w in WIDTHS], color="k", ls="--", lw=0.9, label="bound 1 + H + H(H-1)/2")
     for ax in axs:
         ax.set_xscale("log")
@@ -624,9 +629,10 @@ def _measures_figure(study: Study) -> None:
     fig.tight_layout()
     study.add_figure(
         "circles_measures", fig,
-        "The circles networks measured (mean ± sd over seeds). From left: test accuracy; how much the boundary's "
-        "normal turns per unit length (is it curved?); the share of that turning done in jumps at corners (does it "
-        "have corners?); the number of linear regions against the bound for H lines.",
+        "The circles networks measured (mean ± sd over seeds). Top: test accuracy; how much the boundary's normal "
+        "turns per unit length (is it curved?). Bottom: the share of that turning done in jumps at corners (does it "
+        "have corners? a boundary that is one straight line does not turn and counts 0); the number of linear regions "
+        "in view against the bound for H lines (log scale).",
         captions.measures_alt(m),
     )  # fmt: skip
 

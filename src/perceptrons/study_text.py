@@ -452,7 +452,8 @@ def _t8(study: Study) -> Section:
         "Does tanh give a smooth boundary? "
         + ("Yes: it has no corners. " if smoother else "Not measurably here. ")
         + f"At {hi} units {q(f'circles_tanh.{hi}.corner_share.mean', '.2f')} of the tanh boundary's turning happens at "
-        f"corners (where the normal turns per unit length at least 5 times as fast as at the neighbouring traced points) against "
+        f"corners (on the exact ReLU trace every turn of more than 0.1°; on the tanh trace a turn per unit length at least 5 "
+        f"times as fast as at the neighbouring traced points) against "
         f"{q(f'circles_relu.{hi}.corner_share.mean', '.2f')} for ReLU; at {mid} units "
         f"{q(f'circles_tanh.{mid}.corner_share.mean', '.2f')} against {q(f'circles_relu.{mid}.corner_share.mean', '.2f')}. "
         "tanh is smooth everywhere, so its boundary's direction changes continuously; a ReLU network is affine in each "
@@ -461,7 +462,8 @@ def _t8(study: Study) -> Section:
         f"per unit length against {q(f'circles_relu.{hi}.turning_per_length_deg.mean', '.0f')}° for ReLU, "
         + ("about as much, " if abs(t["turning_per_length_deg"]["mean"] / max(r["turning_per_length_deg"]["mean"], 1e-12) - 1) < 0.05
            else "more, " if more_curved else "less, ")
-        + "spread along the curve instead of concentrated at corners. "
+        + ("spread along the curve instead of concentrated at corners. " if smoother
+           else "with corner shares too close to tell where the turning happens. ")
         + (
             "Both the corner share and the corner angles (tables) say that tanh has no corners; the polyline's "
             "sharpest single turn (in the tables for reference) is not a smoothness measure: it depends on the grid. "
