@@ -16,6 +16,7 @@ from perceptrons.study_text import (
     _corners_paragraph,
     _curve_shape,
     _regions_verdict,
+    _shape_of_boundary,
     _t5,
     _t8,
     _test_vs_train,
@@ -68,6 +69,16 @@ def test_regions_grow_and_stay_within_the_bound_or_the_text_says_otherwise():
     assert "does not grow at every step" in _regions_verdict(fewer.metrics)
     over = _study(relu={5: {"regions": 17.0}})  # the bound for 5 lines is 16
     assert "MORE regions in view than the bound allows" in _regions_verdict(over.metrics)
+
+
+def test_first_seed_boundaries_in_words_with_their_keys():
+    study = _study(relu={2: {"pieces": 1.0, "corners": 0.0}, 5: {"curves": 2.0, "pieces": 9.0, "corners": 7.0}})
+    assert _plain(_shape_of_boundary(study, 2)) == "at 2 units, a straight line"
+    five = _shape_of_boundary(study, 5)
+    assert _plain(five) == "at 5 units, 2 curves of 9 straight pieces with 7 corners"
+    assert "\x00circles_relu.5.pieces.values.0\x019\x02" in five  # quoted with its metrics key
+    one = _study(relu={10: {"pieces": 3.0, "corners": 1.0}})
+    assert _plain(_shape_of_boundary(one, 10)) == "at 10 units, 1 curve of 3 straight pieces with 1 corner"
 
 
 def test_more_smaller_corners_only_when_measured():

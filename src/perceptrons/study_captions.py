@@ -7,6 +7,7 @@ for any seed. Each function takes the metrics dict and returns ``(caption, alt t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .study_model import SHOWN_WIDTHS, WIDTHS
@@ -95,16 +96,26 @@ def moons_boundary(m: Metrics, key: str, label: str) -> tuple[str, str]:
     return caption, alt
 
 
-def _shape(m: Metrics, w: int, seed_index: int = 0) -> str:
-    """The ReLU boundary at width ``w`` for one seed, from its measures (plain text)."""
-    d = m["circles_relu"][str(w)]
-    curves, pieces, corners = (int(d[k]["values"][seed_index]) for k in ("curves", "pieces", "corners"))
+def boundary_shape(counts: dict[str, float], show: Callable[[str], str] = lambda name: "") -> str:
+    """A ReLU boundary in words from its measured ``curves``, ``pieces`` and ``corners``; ``show(name)``
+    writes each number (the report's text marks it with its metrics key; by default the plain count)."""
+    curves, pieces, corners = (int(counts[k]) for k in ("curves", "pieces", "corners"))
+
+    def num(name: str) -> str:
+        return show(name) or str(int(counts[name]))
+
     if curves == 0:
         return "no boundary in view"
     if corners == 0 and pieces == curves:
-        return "a straight line" if curves == 1 else f"{curves} straight lines"
-    return (f"{curves} curve{'s' if curves > 1 else ''} of {pieces} straight piece{'s' if pieces > 1 else ''} "
-            f"with {corners} corner{'s' if corners != 1 else ''}")  # fmt: skip
+        return "a straight line" if curves == 1 else f"{num('curves')} straight lines"
+    return (f"{num('curves')} curve{'s' if curves > 1 else ''} of {num('pieces')} straight piece{'s' if pieces > 1 else ''} "
+            f"with {num('corners')} corner{'s' if corners != 1 else ''}")  # fmt: skip
+
+
+def _shape(m: Metrics, w: int) -> str:
+    """The first seed's ReLU boundary at width ``w`` (plain text)."""
+    d = m["circles_relu"][str(w)]
+    return boundary_shape({k: d[k]["values"][0] for k in ("curves", "pieces", "corners")})
 
 
 def relu_grid(m: Metrics, seed: int) -> tuple[str, str]:

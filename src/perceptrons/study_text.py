@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .study_captions import boundary_shape
 from .study_model import LEARNING_RATES, WIDTHS, Section, Study, Table
 
 
@@ -323,18 +324,8 @@ def _curve_shape(study: Study, act: str, key: str, what: str, fmt: str = ".3f") 
 def _shape_of_boundary(study: Study, w: int) -> str:
     """The shown (first-seed) ReLU boundary at width ``w`` in words, from its measures."""
     k = f"circles_relu.{w}"
-    v = {name: study.get(f"{k}.{name}.values.0") for name in ("curves", "pieces", "corners")}
-    q = study.q
-    curves, pieces, corners = int(v["curves"]), int(v["pieces"]), int(v["corners"])
-    if curves == 1 and pieces == 1:
-        shape = "a single straight line"
-    elif corners == 0:
-        shape = f"{q(k + '.curves.values.0', '.0f')} straight lines without corners"
-    else:
-        shape = (f"{q(k + '.curves.values.0', '.0f')} curve{'s' if curves > 1 else ''} of "
-                 f"{q(k + '.pieces.values.0', '.0f')} straight piece{'s' if pieces > 1 else ''} (linear regions crossed) "
-                 f"with {q(k + '.corners.values.0', '.0f')} measured corner{'s' if corners > 1 else ''}")  # fmt: skip
-    return f"at {w} units, {shape}"
+    counts = {name: study.get(f"{k}.{name}.values.0") for name in ("curves", "pieces", "corners")}
+    return f"at {w} units, " + boundary_shape(counts, lambda name: study.q(f"{k}.{name}.values.0", ".0f"))
 
 
 def _t7(study: Study) -> Section:
