@@ -15,6 +15,7 @@ from perceptrons.study_text import (
     _answers,
     _corners_paragraph,
     _curve_shape,
+    _q3,
     _regions_verdict,
     _shape_of_boundary,
     _t5,
@@ -170,6 +171,21 @@ def test_single_layer_sentence_follows_its_training_accuracy_and_errors():
 def test_test_above_train_is_said_only_when_it_is(test, train, expected):
     text = _plain(_test_vs_train(_moons(0.87, (1, 1), test, train), "moons_relu16"))
     assert (expected in text) if expected else text == ""
+
+
+@pytest.mark.parametrize(
+    "gain, expected",
+    [
+        (0.1, "that is 0.100 above the single layer's"),
+        (-0.02, "that is no better than the single layer's (difference -0.020)"),
+    ],
+)
+def test_two_layers_against_one_says_above_only_when_it_is(gain, expected):
+    study = _moons(0.87, (1, 1), 0.95, 0.96)
+    study.metrics["moons_relu16"].update(lr=0.1, steps=100, test_accuracy_sd=0.01, gain_over_linear=gain)
+    study.metrics["moons_tanh16"] = {"test_accuracy": 0.95, "test_accuracy_sd": 0.01}
+    task6 = next(_plain(b) for kind, b in _q3(study).blocks if kind == "p" and b.startswith("Task 6"))
+    assert expected in task6
 
 
 def test_moons_captions_follow_the_shown_runs():

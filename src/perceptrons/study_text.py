@@ -225,9 +225,10 @@ def _q3(study: Study) -> Section:
         f"{len(m['moons']['seeds'])} seeds. With 16 ReLU units the test accuracy is {q('moons_relu16.test_accuracy')} "
         f"± {q('moons_relu16.test_accuracy_sd')} (training {q('moons_relu16.train_accuracy')})"
         + _test_vs_train(study, "moons_relu16")
-        + f"; that is {q('moons_relu16.gain_over_linear')} "
-        + ("above" if m["moons_relu16"]["gain_over_linear"] > 0 else "not above")
-        + f" the single layer's. With tanh units: {q('moons_tanh16.test_accuracy')} ± {q('moons_tanh16.test_accuracy_sd')}.")  # fmt: skip
+        + (f"; that is {q('moons_relu16.gain_over_linear')} above the single layer's"
+           if m["moons_relu16"]["gain_over_linear"] > 0
+           else f"; that is no better than the single layer's (difference {q('moons_relu16.gain_over_linear')})")
+        + f". With tanh units: {q('moons_tanh16.test_accuracy')} ± {q('moons_tanh16.test_accuracy_sd')}.")  # fmt: skip
     s.fig("moons_relu_boundary")
     s.fig("moons_relu_curves")
     return s
