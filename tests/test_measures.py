@@ -52,7 +52,9 @@ def _one_unit(act: str, w, b: float, v: float, c: float) -> MLP:
     return net
 
 
-@pytest.mark.parametrize("act, level", [("relu", 0.4 / 1.6), ("tanh", np.arctanh(0.4 / 1.6))])
+@pytest.mark.parametrize(
+    "act, level", [("relu", 0.4 / 1.6), ("leaky_relu", 0.4 / 1.6), ("tanh", np.arctanh(0.4 / 1.6))]
+)
 @pytest.mark.parametrize("resolution", [23, 400])
 def test_one_unit_boundary_is_the_known_line(act, level, resolution):
     # v f(w . x + b) + c = 0 with v = 1.6, c = -0.4: f(w . x + b) = 0.25, the line w . x + b = f^-1(0.25)
@@ -104,6 +106,21 @@ def _distance_to_curves(P, curves):
             t = np.clip((P - s0) @ d / (d @ d), 0.0, 1.0)
             best = np.minimum(best, np.hypot(*(P - s0 - t[:, None] * d).T))
     return best
+
+
+def test_two_parallel_lines_are_two_curves():
+    """m(x) = relu(x1) + relu(-x1) - 0.5 = |x1| - 0.5: the lines x1 = -0.5 and x1 = 0.5, class 1 outside."""
+    net = MLP([2, 2, 2], activation="relu", seed=0)
+    net.params["W0"] = np.array([[1.0, -1.0], [0.0, 0.0]])
+    net.params["b0"] = np.zeros(2)
+    net.params["W1"] = np.array([[0.0, 1.0], [0.0, 1.0]])
+    net.params["b1"] = np.array([0.5, 0.0])
+    curves = sorted(trace_boundary(net, BOX, 50), key=lambda c: c.vertices[0, 0])
+    # walked with class 1 (outside) on the left: up the left line (west on the left), down the right one
+    np.testing.assert_allclose(curves[0].vertices, [[-0.5, -1.5], [-0.5, 1.5]], atol=1e-12)
+    np.testing.assert_allclose(curves[1].vertices, [[0.5, 1.5], [0.5, -1.5]], atol=1e-12)
+    m = boundary_measures(net, BOX, 50)
+    assert (m["curves"], m["pieces"], m["corners"]) == (2, 2, 0) and m["length"] == pytest.approx(6.0, rel=1e-12)
 
 
 def test_deep_relu_trace_lies_on_the_boundary_and_misses_none_of_it():
