@@ -22,9 +22,11 @@
     alike from one vertex to the next, so its share is 0; a polygon's normal is constant along each
     piece and jumps by the corner's angle however fine the grid, so its share is 1.
   * ``corners`` (how many such jumps), ``largest_corner_deg``, ``mean_corner_deg``;
-  * ``pieces`` (ReLU): straight pieces, i.e. linear regions the boundary crosses; ``curves``: connected pieces of the boundary inside the window;
+  * ``pieces`` (ReLU): straight pieces, i.e. linear regions the boundary crosses; ``curves``:
+    connected pieces of the boundary inside the window;
   * ``length`` and ``sharpest_turn_deg`` (the polyline's largest single turn: kept for reference;
-    it depends on the grid and is not used as a smoothness measure).
+    on a smooth curve's trace it depends on the grid, so it is not used as a smoothness measure; on an
+    exact piecewise-linear trace it is the largest corner).
 """
 
 from __future__ import annotations
