@@ -8,7 +8,8 @@ this script), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters; in W
 estimators against ours with the same hyper-parameters and ``random_state``) and ``torch`` (CPU,
 optional extra ``perceptrons[bench]``; the library never imports it). A peer that cannot run is listed
 as skipped with the reason. This folder is not part of the installed package: the library is used
-only through its public API (``import perceptrons as pc``), as a user would.
+only through its public API (``import perceptrons as pc``; the report workloads R1 and R2 through
+``perceptrons.study`` and ``perceptrons.report``, as the command does), as a user would.
 
 Side by side: the processes of one workload are started together and then asked for their timed runs
 in turn (ours, A, B, ours, A, B, ...; the first rotates), so every run of ours has a run of each peer
@@ -44,14 +45,19 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import perceptrons as pc
 from perceptrons.datasets import one_hot, train_test_split
+from perceptrons.report import write_report
+from perceptrons.study import StudyConfig, run_study
 
 WORKLOADS = {
     "W1": "course protocol, single layer: blobs (1000 points, 3 classes, 750 train), 1000 per-sample SGD steps, "
@@ -71,6 +77,9 @@ WORKLOADS = {
     "random_state 0, 1, 2: PerceptronClassifier vs MLPClassifier with the same hyper-parameters; time per fit",
     "W8": "estimator, regression: make_regression (20640 x 8, California-housing-sized, noise 10, y standardised), "
     "64 ReLU units, Adam, batch 200, max_iter=20, random_state 0, 1: PerceptronRegressor vs MLPRegressor; time per fit",
+    "R1": "perceptrons report, study only: run_study(seed 0), every experiment and figure, nothing written; float64",
+    "R2": "perceptrons report, the whole command: the study, then HTML, PDF, SVG figures and metrics.json written "
+    "to a temporary folder; float64",
 }
 PEERS = {
     "W1": ["ours", "naive"],
@@ -83,6 +92,8 @@ PEERS = {
     "W6": ["ours", "torch"],
     "W7": ["ours", "sklearn"],
     "W8": ["ours", "sklearn"],
+    "R1": ["ours"],
+    "R2": ["ours"],
 }
 #: the estimator workloads: the hyper-parameters both peers get, and the random states each run fits
 ESTIMATOR_PARAMS: dict[str, dict[str, Any]] = {
@@ -101,14 +112,17 @@ def _split(X: Any, y: Any, seed: int = 0) -> tuple[Any, Any, Any, Any]:
 
 
 def _dtype(w: str, dtype: str) -> Any:
-    """The NumPy dtype workload ``w`` runs in for ``--dtype dtype``: W6 is float32 always."""
-    return np.dtype(np.float32 if w == "W6" else dtype)
+    """The NumPy dtype workload ``w`` runs in for ``--dtype dtype``: W6 is float32 always, the report
+    (R1, R2) float64 always (the study's own)."""
+    return np.dtype(np.float32 if w == "W6" else np.float64 if w.startswith("R") else dtype)
 
 
 def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
     """Workload ``w``'s data, its features ``X`` in ``dt`` (made in float64, then cast: the same points
     in either dtype); labels stay integers."""
     D = pc.datasets
+    if w.startswith("R"):  # the study makes its own data
+        return {}
     if w == "W1":
         X, y = D.blobs(1000, k=3, seed=0)
     elif w in ("W2", "W3a", "W3b"):
@@ -240,6 +254,8 @@ def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
         return run
     if w in ESTIMATOR_PARAMS:
         return _estimator_run(w, d, pc.PerceptronClassifier if w == "W7" else pc.PerceptronRegressor)
+    if w in ("R1", "R2"):
+        return _report_run(write=w == "R2")
     if w == "W6":
 
         def run() -> dict[str, float]:
@@ -249,6 +265,22 @@ def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
 
         return run
     raise ValueError(w)
+
+
+def _report_run(write: bool) -> Callable[[], dict[str, float]]:
+    """The course study of ``perceptrons report`` (seed 0, full size); with ``write`` also every file the
+    command writes, into a fresh temporary folder. "accuracy": the 2-16-2 ReLU network's on moons."""
+
+    def run() -> dict[str, float]:
+        study = run_study(StudyConfig(seed=0))
+        if write:
+            with tempfile.TemporaryDirectory() as tmp:
+                write_report(study, Path(tmp) / "report")
+        for fig in study.figures.values():
+            plt.close(fig)  # pyplot keeps every figure alive until closed
+        return {"accuracy": float(study.metrics["moons_relu16"]["test_accuracy"])}
+
+    return run
 
 
 def _estimator_run(w: str, d: dict[str, Any], cls: Any) -> Callable[[], dict[str, float]]:

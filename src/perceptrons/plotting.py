@@ -1,8 +1,9 @@
 """Plots for notebooks and the report. matplotlib is imported here and nowhere below this layer.
 
 - :func:`decision_grid` evaluates a model on a grid in one batched call;
-- :func:`plot_decision_boundary` draws probabilities as blended class colours, the argmax
-  boundary and the points (one marker per class);
+- :func:`plot_decision_boundary` draws probabilities as class colours faded to white where the
+  model is unsure, the class boundary (:func:`boundary_lines`: traced or refined, not just a grid
+  contour) and the points (one marker per class);
 - :func:`plot_history` draws loss (with a moving average) and running train / test accuracy;
 - :func:`plot_gradcheck` draws the gradient-check error per step on a log scale;
 - :func:`plot_error_vs_h` draws the error of forward and central differences against the step h;
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import contourpy
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
@@ -22,6 +24,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import NDArray
+
+from .measures import refine_class_boundaries, trace_boundary, traceable
 
 Array = NDArray[Any]
 #: class colours (colour-blind friendly, Okabe-Ito) and markers, in class order
@@ -85,6 +89,30 @@ def confidence_colours(P: Array, strength: float = 0.55) -> Array:
     return np.asarray(1.0 - strength * sure[..., None] * (1.0 - cols[win]))
 
 
+def boundary_lines(
+    model: Any, window: tuple[float, float, float, float], resolution: int, xs: Array, ys: Array, P: Array
+) -> list[Array]:
+    """The class-boundary set of ``model`` over ``window`` as polylines (V, 2), as exact as the model
+    allows: a binary MLP's boundary traced (exactly for ReLU, Newton-refined for smooth activations,
+    :func:`~perceptrons.measures.trace_boundary`); another MLP's grid contour moved onto the boundary
+    (:func:`~perceptrons.measures.refine_class_boundaries`); any other model's grid contour of ``P``
+    (R, R, C) on ``xs`` x ``ys``, linearly interpolated."""
+    if traceable(model):
+        curves = trace_boundary(model, window, resolution)
+        return [np.vstack([c.vertices, c.vertices[:1]]) if c.closed else c.vertices for c in curves]
+    margins = class_margins(P)
+    lines: list[Array] = []
+    for c in range(P.shape[2] if P.shape[2] > 2 else 1):
+        if margins[..., c].min() < 0 < margins[..., c].max():
+            gen = contourpy.contour_generator(xs, ys, margins[..., c])
+            lines += [np.asarray(line, dtype=float) for line in gen.lines(0.0)]
+    sizes = getattr(model, "sizes", None)
+    if getattr(model, "output", None) == "softmax" and sizes is not None and sizes[0] == 2 and sizes[-1] == P.shape[2]:
+        spacing = max(window[1] - window[0], window[3] - window[2]) / (resolution - 1)
+        lines = refine_class_boundaries(model, lines, spacing)
+    return lines
+
+
 def plot_points(ax: Axes, X: Array, y: Array, size: float = 16) -> list[Line2D]:
     """Scatter the points with one colour and marker per class; returns legend handles."""
     handles = []
@@ -111,8 +139,9 @@ def plot_decision_boundary(
 
     The background is the winning class's colour faded to white where the model is unsure; the
     black line is the class-boundary set, the zero level of ``log p_c - max_{k != c} log p_k``
-    (the p = 0.5 contour for two classes) on a ``resolution``^2 grid, linearly interpolated, so it
-    follows a smooth boundary smoothly and a ReLU network's straight pieces straight; points are
+    (the p = 0.5 contour for two classes), found on a ``resolution``^2 grid and refined
+    (:func:`boundary_lines`: a binary ReLU network's boundary traced exactly, corners included, a
+    smooth one's moved onto the boundary by Newton steps); points are
     drawn with one marker and colour per class. The legend goes under the axes, off the data.
     """
     X = np.asarray(X, dtype=float)
@@ -125,10 +154,8 @@ def plot_decision_boundary(
     xs, ys, P = decision_grid(model, window, resolution)
     C = P.shape[2]
     ax.imshow(confidence_colours(P), extent=window, origin="lower", aspect="auto", interpolation="bilinear")
-    margins = class_margins(P)
-    for c in range(C if C > 2 else 1):
-        if margins[..., c].min() < 0 < margins[..., c].max():
-            ax.contour(xs, ys, margins[..., c], levels=[0.0], colors="k", linewidths=1.1)
+    for line in boundary_lines(model, window, resolution, xs, ys, P):
+        ax.plot(line[:, 0], line[:, 1], color="k", lw=1.1)
     handles = plot_points(ax, X, y)
     if class_names is not None:
         for h, name in zip(handles, class_names):
@@ -287,6 +314,18 @@ def plot_error_vs_h(
     return ax
 
 
+def figure_legend_below(fig: Figure, ax: Axes) -> None:
+    """Move ``ax``'s legend to the bottom of ``fig``, one row, under every panel (an axes' legend under
+    the axes would cover the next row's title or its own x label)."""
+    leg = ax.get_legend()
+    if leg is None:
+        return
+    handles = [h for h in leg.legend_handles if h is not None]
+    labels = [t.get_text() for t in leg.get_texts()]
+    leg.remove()
+    fig.legend(handles=handles, labels=labels, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+
+
 def plot_boundary_grid(
     models: Sequence[Any],
     X: Array,
@@ -310,9 +349,10 @@ def plot_boundary_grid(
             )
         else:
             ax.axis("off")
+    figure_legend_below(fig, axs.flat[0])
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))
     return fig  # type: ignore[no-any-return]
 
 

@@ -61,7 +61,7 @@ _TEMPLATE = r"""
 #outline(depth: 1, indent: 0pt)
 #for s in d.sections [
   #heading(level: 1, s.title)
-  #block(fill: luma(244), inset: 7pt, radius: 2pt, width: 100%, text(size: 8.5pt)[#s.setup])
+  #block(sticky: true, fill: luma(244), inset: 7pt, radius: 2pt, width: 100%, text(size: 8.5pt)[#s.setup])
   #for b in s.blocks {
     if b.kind == "p" { par[#b.text] }
     else if b.kind == "eq" { math.equation(block: true, eval(b.math, mode: "math")) }

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import spearmanr
 
+from . import study_captions as captions
 from .core import MLP, Adam, History, StepInfo, TrainingDiverged, gradcheck, train
 from .core.network import loss_and_grads
 from .datasets import blobs, circles, moons, train_test_split
@@ -26,6 +27,7 @@ from .measures import boundary_measures, linear_regions, normal_jumps, region_bo
 from .plotting import (
     COLORS,
     TrainEval,
+    figure_legend_below,
     plot_boundary_grid,
     plot_decision_boundary,
     plot_error_vs_h,
@@ -115,6 +117,46 @@ def _last(values: list[float]) -> float:
     return float(np.mean(values[-LAST:]))
 
 
+def _decades(loss: Any) -> float:
+    """How many orders of magnitude the per-sample losses span, 1st to 99th percentile."""
+    pos = np.asarray(loss, dtype=float)
+    pos = pos[pos > 0]
+    return float(np.log10(np.percentile(pos, 99) / np.percentile(pos, 1))) if pos.size else 0.0
+
+
+def _blobs_view(net: MLP, X: Any) -> dict[str, Any]:
+    """How many classes win somewhere in the figure's window (``window_of(X)``), and whether the point
+    where all three of a single layer's class scores are equal, z_0 = z_1 = z_2, lies in it."""
+    window = window_of(X)
+    xs, ys = np.linspace(window[0], window[1], 200), np.linspace(window[2], window[3], 200)
+    gx, gy = np.meshgrid(xs, ys)
+    classes = int(np.unique(net.predict(np.column_stack([gx.ravel(), gy.ravel()]))).size)
+    W, b = net.params["W0"], net.params["b0"]
+    A = np.array([W[:, 0] - W[:, 1], W[:, 1] - W[:, 2]])
+    inside = False
+    if abs(np.linalg.det(A)) > 1e-12:
+        p = np.linalg.solve(A, [b[1] - b[0], b[2] - b[1]])
+        inside = bool(window[0] <= p[0] <= window[1] and window[2] <= p[1] <= window[3])
+    return {"classes_in_view": classes, "junction_in_view": inside}
+
+
+def _shown_run(net: MLP, data: tuple[Any, ...], seed: int) -> dict[str, Any]:
+    """The first seed's network, as its figure shows it: test points on the wrong side per class and,
+    for a hidden layer, its boundary's pieces and corners over the figure's window."""
+    Xte, yte = data[1], data[3]
+    pred = net.predict(Xte)
+    out: dict[str, Any] = {
+        "seed": seed,
+        "test_accuracy": float(np.mean(pred == yte)),
+        "wrong_class0": int(np.sum((yte == 0) & (pred != 0))),
+        "wrong_class1": int(np.sum((yte == 1) & (pred != 1))),
+    }
+    if net.n_layers > 1 and net.activation == "relu":
+        bm = boundary_measures(net, window_of(Xte), RESOLUTION)
+        out.update({k: bm[k] for k in ("curves", "pieces", "corners")})
+    return out
+
+
 def train_to_plateau(
     net: MLP,
     Xtr: Any,
@@ -176,47 +218,31 @@ def _blobs(study: Study) -> tuple[_Run, tuple[Any, ...]]:
         "grad_norm_first100": float(norms[:100].mean()),
         "grad_norm_last100": float(norms[-100:].mean()),
         "error_vs_grad_norm_spearman": float(rho),
+        "sample_loss_decades": _decades(h.loss),
+        **_blobs_view(run.net, data[1]),
         "time_s": h.time_s,
     }
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 4.6), sharex=True, height_ratios=(3, 2))
     ax.semilogy(h.gradcheck_steps, np.maximum(err, 1e-17), lw=0.6, color="C4",
                 label="normwise relative error ||a - n|| / (||a|| + ||n||)")  # fmt: skip
     ax.axhline(1e-6, color="k", ls="--", lw=0.8, label="tolerance 1e-6")
-    ax.set_ylim(top=3e-6)
+    ax.set_ylim(top=max(3e-6, 3 * float(err.max())))  # the tolerance in view, and any error above it
     ax.set_ylabel("relative error")
     ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     ax2.semilogy(np.arange(1, norms.size + 1), norms, lw=0.6, color="C7")
     ax2.set_ylabel("gradient norm ||a||")
     ax2.set_xlabel("step (checked before the update, at the step's weights)")
     fig.tight_layout()
-    study.add_figure(
-        "blobs_gradcheck", fig,
-        "The gradient check at every step of training on blobs (log scale). Look at the purple error "
-        "against the dashed tolerance (top), and at how it rises as the gradient norm falls (bottom): the "
-        "finite-difference roundoff stays the same size while the gradient it is compared with shrinks.",
-        "Line chart over 1000 steps: the relative gradient error (purple, log scale) stays below the "
-        "dashed 1e-6 tolerance and rises as the gradient norm (lower panel) falls.",
-    )  # fmt: skip
+    study.add_figure("blobs_gradcheck", fig, *captions.blobs_gradcheck(study.metrics))
     study.add_figure(
         "blobs_curves", plot_history(h, title="Single layer, blobs", train_eval=run.train_eval),
-        "Training the single layer on blobs. Left: the loss of each sample (dots, log scale) scatters "
-        "over orders of magnitude; the 50-step average (red) and the loss on the whole training set "
-        "(black) show the trend. Right: accuracy on the whole training set and on the test set, "
-        "measured after the same steps.",
-        "Two line charts: loss falling over 1000 steps on a log scale, and training and test accuracy "
-        "rising quickly towards 1.",
+        *captions.blobs_curves(study.metrics),
     )  # fmt: skip
     fig, ax = plt.subplots(figsize=(5.2, 5.4))
     plot_decision_boundary(run.net, data[1], data[3], ax=ax,
                            title=f"Single layer on blobs (test points), accuracy {h.test_accuracy[-1]:.3f}")  # fmt: skip
     fig.tight_layout()
-    study.add_figure(
-        "blobs_boundary", fig,
-        "The trained single layer's decision regions over the test points: three straight boundaries "
-        "meeting at a point, each class's colour fading to white where the model is unsure.",
-        "Three coloured regions separated by straight black lines, with the three blobs of test points "
-        "each inside its own region.",
-    )  # fmt: skip
+    study.add_figure("blobs_boundary", fig, *captions.blobs_boundary(study.metrics))
     return run, data
 
 
@@ -251,19 +277,15 @@ def _moons(study: Study) -> tuple[dict[str, _Run], tuple[Any, ...]]:
     m["moons_tanh16"]["gain_over_linear"] = m["moons_tanh16"]["test_accuracy"] - m["moons_linear"]["test_accuracy"]
     m["moons"] = {"n_train": len(data[2]), "n_test": len(data[3]), "seeds": seeds}
     lin, relu = shown["moons_linear"], shown["moons_relu16"]
-    for name, run, label in (("moons_linear", lin, "Single layer"), ("moons_relu", relu, "2-16-2 ReLU")):
+    for key, run in (("moons_linear", lin), ("moons_relu16", relu)):
+        m[key]["shown"] = _shown_run(run.net, data, s0)
+    for name, key, run, label in (("moons_linear", "moons_linear", lin, "Single layer"),
+                                  ("moons_relu", "moons_relu16", relu, "2-16-2 ReLU")):  # fmt: skip
         fig, ax = plt.subplots(figsize=(5.2, 5.4))
         plot_decision_boundary(run.net, data[1], data[3], ax=ax,
                                title=f"{label} on moons (test points), seed {s0}, accuracy {run.hist.test_accuracy[-1]:.3f}")  # fmt: skip
         fig.tight_layout()
-        what = ("one straight line: whatever its angle, points of both moons lie on each side of it"
-                if name == "moons_linear" else "a curve made of straight pieces that follows the gap between the moons")  # fmt: skip
-        study.add_figure(
-            f"{name}_boundary",
-            fig,
-            f"{label} on moons, trained with the notebook's protocol at learning rate {lr}: the boundary is {what}.",
-            f"Two interleaved half-moons of test points and the {label} network's boundary: {what}.",
-        )
+        study.add_figure(f"{name}_boundary", fig, *captions.moons_boundary(m, key, label))
         study.add_figure(
             f"{name}_curves",
             plot_history(run.hist, title=f"{label}, moons", train_eval=run.train_eval),
@@ -321,17 +343,7 @@ def gradcheck_extras(study: Study, section: Section) -> None:
     plot_error_vs_h(
         [demo.correct_curve, demo.buggy_curve], ax=ax, labels=["correct: 1 - h^2", "planted: 1 - tanh(h)^2"]
     )
-    study.add_figure(
-        "gradcheck_error_vs_h",
-        fig,
-        "Error of finite differences against the step h, for the correct tanh gradient and for the planted "
-        "mistake. Look at the V of the correct code (truncation on the right, roundoff on the left) and at the "
-        "flat floor of the planted mistake: no step h makes a wrong gradient agree.",
-        "Log-log plot of the relative error of forward and central differences against h from 1e-13 to 0.1. "
-        f"For the correct gradient both curves fall to a minimum (central differences: "
-        f"{m['correct']['min_central_error']:.0e} at h = {m['correct']['best_h_central']:.0e}) and rise again for "
-        f"smaller h; for the planted mistake the curves never fall below {m['buggy']['min_central_error']:.0e}.",
-    )
+    study.add_figure("gradcheck_error_vs_h", fig, *captions.error_vs_h(study.metrics))
     q = study.q
     verdict = {True: "passes", False: "FAILS"}
     section.p(
@@ -483,15 +495,15 @@ def _circle_figures(
 ) -> None:  # fmt: skip
     Xte, yte = circ[1], circ[3]
     relu = [shown["relu"][w] for w in WIDTHS]
+    capped = any(study.metrics["circles_relu"][str(w)]["at_cap"]["values"][0] for w in WIDTHS)
+    title = f"2-H-2 ReLU networks on circles (test points), seed {seed}, trained to a loss plateau" + (
+        " or the epoch cap" if capped else ""
+    )
     study.add_figure(
         "circles_relu_grid",
         plot_boundary_grid(relu, Xte, yte, [f"ReLU, {w} units, test acc. {n.accuracy(Xte, yte):.3f}" for w, n in zip(WIDTHS, relu)],
-                           resolution=RESOLUTION, window=window,
-                           suptitle=f"2-H-2 ReLU networks on circles (test points), seed {seed}, trained to a loss plateau"),  # fmt: skip
-        f"ReLU networks of 2 to 50 hidden units on circles, one seed ({seed}). Look at the black p = 0.5 "
-        "boundary: straight pieces meeting at corners at every width, more and shorter pieces as units are added.",
-        "Six panels of two concentric rings of test points with each network's boundary: a straight line or "
-        "band at 2 units, polygons with more sides at larger widths.",
+                           resolution=RESOLUTION, window=window, suptitle=title),  # fmt: skip
+        *captions.relu_grid(study.metrics, seed),
     )  # fmt: skip
     _regions_figure(study, shown["relu"], circ, window, seed)
     _plateau_figure(study, curves, seed)
@@ -517,7 +529,7 @@ def _regions_figure(study: Study, nets: dict[int, MLP], circ: tuple[Any, ...], w
         f"Linear regions of the {REGION_WIDTHS[0]}- and {REGION_WIDTHS[1]}-unit ReLU networks (seed {seed}), over the "
         "training points. Each black line is one hidden unit's switching line w_j . x + b_j = 0; each coloured cell is "
         "a region where the network is one affine function. Compare the count with 1 + H + H(H-1)/2, the most H lines "
-        "can make (some crossings fall outside the view).",
+        "can make (crossings of the lines outside the view make regions that are not counted).",
         "The plane cut by straight lines into coloured polygonal cells, with the circles data drawn on top.",
     )  # fmt: skip
 
@@ -540,13 +552,7 @@ def _plateau_figure(study: Study, curves: dict[str, dict[int, list[float]]], see
     axs[0].set_ylabel("loss on the whole training set (log)")
     fig.legend(*axs[0].get_legend_handles_labels(), loc="lower center", ncol=6, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    study.add_figure(
-        "circles_curves", fig,
-        f"Training the circles networks to a plateau (seed {seed}, Adam, batch 32). Each curve stops when the "
-        f"whole-training-set loss fell by less than 2 % over 50 epochs; a red cross marks a run stopped by the "
-        f"epoch cap ({cap}, dotted line) instead.",
-        "Two charts of training loss against epoch on a log scale, one line per width, for ReLU and tanh.",
-    )  # fmt: skip
+    study.add_figure("circles_curves", fig, *captions.plateau(study.metrics, seed))
 
 
 def _largest_corner(net: MLP, window: Any) -> tuple[float, float]:
@@ -584,15 +590,9 @@ def _relu_tanh_figure(
                                window=zoom, title=f"{name}, {SHOWN_WIDTHS[1]} units: zoom on the red box", legend=False)  # fmt: skip
     fig.suptitle(f"ReLU (top) against tanh (bottom) on circles: same data, initial-weight seed {seed}, sample order "
                  "and stopping rule")  # fmt: skip
-    fig.tight_layout()
-    study.add_figure(
-        "relu_vs_tanh", fig,
-        f"ReLU (top row) against tanh (bottom row) at {', '.join(map(str, SHOWN_WIDTHS))} hidden units, and a zoom "
-        f"(right) on the box where the {SHOWN_WIDTHS[1]}-unit ReLU boundary turns most. Look at the zoom: the ReLU "
-        "boundary is straight segments meeting at corners, the tanh boundary bends continuously.",
-        "Eight panels of ring-shaped test data with decision boundaries; in the zoomed panels the ReLU boundary "
-        "has a visible corner and the tanh boundary a smooth bend.",
-    )  # fmt: skip
+    figure_legend_below(fig, axs[1, 0])
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    study.add_figure("relu_vs_tanh", fig, *captions.relu_tanh(study.metrics, seed))
 
 
 def _measures_figure(study: Study) -> None:
@@ -603,7 +603,8 @@ def _measures_figure(study: Study) -> None:
         ("corner_share", "share of the turning done at corners", False),
         ("regions", "linear regions in view (ReLU)", True),
     )
-    fig, axs = plt.subplots(1, 4, figsize=(15, 3.8))
+    fig, grid = plt.subplots(2, 2, figsize=(9, 6.6))
+    axs = grid.ravel()
     for act, colour, marker in (("relu", COLORS[0], "o"), ("tanh", COLORS[1], "^")):
         d = m[f"circles_{act}"]
         for ax, (key, label, log) in zip(axs, panels):
@@ -617,6 +618,8 @@ def _measures_figure(study: Study) -> None:
             ax.set_ylabel(label)
             if log:
                 ax.set_yscale("log")
+            if key == "corner_share":  # a share: the sd bars of a 0-or-1 mixture would leave [0, 1]
+                ax.set_ylim(-0.05, 1.05)
     axs[3].plot(WIDTHS, [region_bound(w) for w in WIDTHS], color="k", ls="--", lw=0.9, label="bound 1 + H + H(H-1)/2")
     for ax in axs:
         ax.set_xscale("log")
@@ -629,11 +632,11 @@ def _measures_figure(study: Study) -> None:
     fig.tight_layout()
     study.add_figure(
         "circles_measures", fig,
-        "The circles networks measured (mean ± sd over seeds). From left: test accuracy; how much the boundary's "
-        "normal turns per unit length (is it curved?); the share of that turning done in jumps at corners (does it "
-        "have corners?); the number of linear regions against the bound for H lines.",
-        "Four line charts against hidden units for ReLU and tanh: accuracy, turning per length, corner share "
-        "(near 1 for ReLU, 0 for tanh) and linear regions with their bound.",
+        "The circles networks measured (mean ± sd over seeds). Top: test accuracy; how much the boundary's normal "
+        "turns per unit length (is it curved?). Bottom: the share of that turning done in jumps at corners (does it "
+        "have corners? a boundary that is one straight line does not turn and counts 0); the number of linear regions "
+        "in view against the bound for H lines (log scale).",
+        captions.measures_alt(m),
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .study_captions import boundary_shape
 from .study_model import LEARNING_RATES, WIDTHS, Section, Study, Table
 
 
@@ -156,10 +157,19 @@ def _t5(study: Study) -> Section:
         "seeds of the mean of each run's last 10 evaluations.",
     )
     s.fig("moons_linear_boundary")
+    lin = m["moons_linear"]
+    shown = lin["shown"]
+    if shown["wrong_class0"] and shown["wrong_class1"]:
+        why = (f"; in the figure (seed {shown['seed']}) {q('moons_linear.shown.wrong_class0', 'd')} test points of class 0 "
+               f"and {q('moons_linear.shown.wrong_class1', 'd')} of class 1 lie on the wrong side of it")  # fmt: skip
+    else:
+        why = f"; in the figure (seed {shown['seed']}) only one class has test points on the wrong side"
     s.p(f"The single layer reaches a test accuracy of {q('moons_linear.test_accuracy')} ± "
         f"{q('moons_linear.test_accuracy_sd')} and a training accuracy of {q('moons_linear.train_accuracy')}: its "
-        "boundary is the set where two affine functions are equal, a straight line, and the interleaved moons leave "
-        "points of both classes on each side of any line.")  # fmt: skip
+        "boundary is the set where two affine functions are equal, a straight line"
+        + (", and the one training found does not separate the interleaved moons" if lin["train_accuracy"] < 1.0
+           else ", and here the one training found separates the training set")
+        + why + ".")  # fmt: skip
     s.fig("moons_linear_curves")
     return s
 
@@ -169,6 +179,8 @@ def _test_vs_train(study: Study, key: str) -> str:
     q = study.q
     if d["test_minus_train"] <= 0:
         return ""
+    if d["test_minus_train"] < 0.0005:  # "above by 0.000" would read as a contradiction
+        return "; its test and training accuracies are equal to three decimals"
     noise = (
         "less than the test accuracy's standard error"
         if d["test_minus_train"] < d["test_se"]
@@ -213,9 +225,10 @@ def _q3(study: Study) -> Section:
         f"{len(m['moons']['seeds'])} seeds. With 16 ReLU units the test accuracy is {q('moons_relu16.test_accuracy')} "
         f"± {q('moons_relu16.test_accuracy_sd')} (training {q('moons_relu16.train_accuracy')})"
         + _test_vs_train(study, "moons_relu16")
-        + f"; that is {q('moons_relu16.gain_over_linear')} "
-        + ("above" if m["moons_relu16"]["gain_over_linear"] > 0 else "not above")
-        + f" the single layer's. With tanh units: {q('moons_tanh16.test_accuracy')} ± {q('moons_tanh16.test_accuracy_sd')}.")  # fmt: skip
+        + (f"; that is {q('moons_relu16.gain_over_linear')} above the single layer's"
+           if m["moons_relu16"]["gain_over_linear"] > 0
+           else f"; that is no better than the single layer's (difference {q('moons_relu16.gain_over_linear')})")
+        + f". With tanh units: {q('moons_tanh16.test_accuracy')} ± {q('moons_tanh16.test_accuracy_sd')}.")  # fmt: skip
     s.fig("moons_relu_boundary")
     s.fig("moons_relu_curves")
     return s
@@ -312,18 +325,8 @@ def _curve_shape(study: Study, act: str, key: str, what: str, fmt: str = ".3f") 
 def _shape_of_boundary(study: Study, w: int) -> str:
     """The shown (first-seed) ReLU boundary at width ``w`` in words, from its measures."""
     k = f"circles_relu.{w}"
-    v = {name: study.get(f"{k}.{name}.values.0") for name in ("curves", "pieces", "corners")}
-    q = study.q
-    curves, pieces, corners = int(v["curves"]), int(v["pieces"]), int(v["corners"])
-    if curves == 1 and pieces == 1:
-        shape = "a single straight line"
-    elif corners == 0:
-        shape = f"{q(k + '.curves.values.0', '.0f')} straight lines without corners"
-    else:
-        shape = (f"{q(k + '.curves.values.0', '.0f')} curve{'s' if curves > 1 else ''} of "
-                 f"{q(k + '.pieces.values.0', '.0f')} straight piece{'s' if pieces > 1 else ''} (linear regions crossed) "
-                 f"with {q(k + '.corners.values.0', '.0f')} measured corner{'s' if corners > 1 else ''}")  # fmt: skip
-    return f"at {w} units, {shape}"
+    counts = {name: study.get(f"{k}.{name}.values.0") for name in ("curves", "pieces", "corners")}
+    return f"at {w} units, " + boundary_shape(counts, lambda name: study.q(f"{k}.{name}.values.0", ".0f"))
 
 
 def _t7(study: Study) -> Section:
@@ -337,9 +340,9 @@ def _t7(study: Study) -> Section:
         f"Networks 2-H-2 for H in {list(WIDTHS)}, He init, Adam (learning rate 0.01), batch 32, trained to a plateau: "
         "every 10 epochs the whole training loss is measured, and training stops once it fell by less than 2 % over "
         f"the last 50 epochs (at most {c['max_epochs']} epochs). {len(c['seeds'])} seeds; every width gets the same "
-        "data, initial-weight seed and sample order. The boundary is the p = 0.5 contour on a "
-        f"{c['resolution']} x {c['resolution']} grid with the exact normal of the network at each traced point; "
-        "linear regions are the distinct ReLU activation patterns on the same grid.",
+        "data, initial-weight seed and sample order. The p = 0.5 boundary is traced exactly, one linear region at "
+        f"a time (its pieces found on a {c['resolution']} x {c['resolution']} grid), so its corners are the true "
+        "corners; linear regions are the distinct ReLU activation patterns on that grid.",
     )
     s.fig("circles_relu_grid")
     s.fig("circles_curves")
@@ -356,20 +359,69 @@ def _t7(study: Study) -> Section:
         f"most 1 + H + H(H-1)/2 linear regions. In view there are {q(f'circles_relu.{lo}.regions.mean', '.1f')} regions at "
         f"{lo} units (bound {q(f'circles_relu.{lo}.region_bound.mean', '.0f')}) and "
         f"{q(f'circles_relu.{hi}.regions.mean', '.1f')} at {hi} (bound {q(f'circles_relu.{hi}.region_bound.mean', '.0f')}): "
-        "the count grows with H and stays below the bound, which counts every crossing of the H lines in the whole "
-        "plane, while only part of the plane is in view.")  # fmt: skip
+        + _regions_verdict(m) + ".")  # fmt: skip
     s.fig("circles_measures")
     s.table(_width_table(m, "relu"))
-    mid = WIDTHS[1]
-    share = m["circles_relu"][str(hi)]["corner_share"]["mean"]
-    s.p(f"Is the boundary smoother with more units? Not in the sense of losing its corners: even at {hi} units "
-        f"{'essentially all' if share > 0.95 else 'most' if share > 0.5 else 'only part'} of the ReLU boundary's turning happens at measured corners "
-        f"({q(f'circles_relu.{hi}.corner_share.mean', '.2f')} at {hi} units). What changes is their size: the mean "
-        f"corner angle goes from {q(f'circles_relu.{mid}.mean_corner_deg.mean', '.1f')}° at {mid} units to "
-        f"{q(f'circles_relu.{hi}.mean_corner_deg.mean', '.1f')}° at {hi}, over "
-        f"{q(f'circles_relu.{mid}.pieces.mean', '.1f')} and {q(f'circles_relu.{hi}.pieces.mean', '.1f')} straight pieces: "
-        "more, smaller corners, a polygon that looks rounder from a distance.")  # fmt: skip
+    s.p(_corners_paragraph(study))
     return s
+
+
+def _means(m: dict[str, Any], key: str) -> np.ndarray:
+    return np.array([m["circles_relu"][str(w)][key]["mean"] for w in WIDTHS])
+
+
+def _regions_verdict(m: dict[str, Any]) -> str:
+    """Whether the region count grows with H and stays within the bound, as measured."""
+    regions = _means(m, "regions")
+    values = [(v, m["circles_relu"][str(w)]["region_bound"]["mean"]) for w in WIDTHS
+              for v in m["circles_relu"][str(w)]["regions"]["values"]]  # fmt: skip
+    grows = bool(np.all(np.diff(regions) > 0))
+    within = all(v <= bound for v, bound in values)
+    first = "the count grows with every step in H" if grows else "the count does not grow at every step in H"
+    if within:
+        return (first + " and stays within the bound, which counts every crossing of the H lines in the whole plane, "
+                "while only part of the plane is in view")  # fmt: skip
+    return first + " and some runs count MORE regions in view than the bound allows: the count is wrong"
+
+
+def _more_units(m: dict[str, Any]) -> str:
+    """What adding units did to the regions and the corners, from the means at each width."""
+    regions, pieces = _means(m, "regions"), _means(m, "pieces")
+    corner = _means(m, "mean_corner_deg")[1:]  # from the second width: the first is often one straight line
+    parts = [
+        "more units give " + ("more" if regions[-1] > regions[0] else "no more") + " linear regions in view",
+        ("more" if pieces[-1] > pieces[1] else "no more") + " straight pieces",
+        ("smaller" if corner[-1] < corner[0] else "no smaller") + " corners",
+    ]
+    return f"{parts[0]}, {parts[1]} and {parts[2]}"
+
+
+def _corners_paragraph(study: Study) -> str:
+    """Is the ReLU boundary smoother with more units? Answered from the corner share, the mean corner
+    angle and the number of pieces, between the second width and the last."""
+    q = study.q
+    m = study.metrics
+    mid, hi = WIDTHS[1], WIDTHS[-1]
+    share = m["circles_relu"][str(hi)]["corner_share"]["mean"]
+    r_mid, r_hi = m["circles_relu"][str(mid)], m["circles_relu"][str(hi)]
+    smaller = r_hi["mean_corner_deg"]["mean"] < r_mid["mean_corner_deg"]["mean"]
+    more = r_hi["pieces"]["mean"] > r_mid["pieces"]["mean"]
+    text = "Is the boundary smoother with more units? "
+    if share > 0.5:
+        text += (f"Not in the sense of losing its corners: even at {hi} units "
+                 f"{'essentially all' if share > 0.95 else 'most'} of the ReLU boundary's turning happens at "
+                 f"corners ({q(f'circles_relu.{hi}.corner_share.mean', '.2f')}). ")  # fmt: skip
+    else:
+        text += (f"At {hi} units only {q(f'circles_relu.{hi}.corner_share.mean', '.2f')} of the ReLU boundary's "
+                 "turning happens at measured corners. ")  # fmt: skip
+    text += (f"The mean corner angle goes from {q(f'circles_relu.{mid}.mean_corner_deg.mean', '.1f')}° at {mid} units to "
+             f"{q(f'circles_relu.{hi}.mean_corner_deg.mean', '.1f')}° at {hi}, over "
+             f"{q(f'circles_relu.{mid}.pieces.mean', '.1f')} and {q(f'circles_relu.{hi}.pieces.mean', '.1f')} straight "
+             "pieces: ")  # fmt: skip
+    if smaller and more:
+        return text + "more, smaller corners, a polygon that looks rounder from a distance."
+    return text + (f"{'more' if more else 'no more'} pieces and {'smaller' if smaller else 'no smaller'} corners, so "
+                   "by these measures the boundary does not get rounder with width here.")  # fmt: skip
 
 
 def _t8(study: Study) -> Section:
@@ -392,7 +444,8 @@ def _t8(study: Study) -> Section:
         "Does tanh give a smooth boundary? "
         + ("Yes: it has no corners. " if smoother else "Not measurably here. ")
         + f"At {hi} units {q(f'circles_tanh.{hi}.corner_share.mean', '.2f')} of the tanh boundary's turning happens at "
-        f"corners (where the normal turns per unit length at least 5 times as fast as at the neighbouring traced points) against "
+        f"corners (on the exact ReLU trace every turn of more than 0.1°; on the tanh trace a turn per unit length at least 5 "
+        f"times as fast as at the neighbouring traced points) against "
         f"{q(f'circles_relu.{hi}.corner_share.mean', '.2f')} for ReLU; at {mid} units "
         f"{q(f'circles_tanh.{mid}.corner_share.mean', '.2f')} against {q(f'circles_relu.{mid}.corner_share.mean', '.2f')}. "
         "tanh is smooth everywhere, so its boundary's direction changes continuously; a ReLU network is affine in each "
@@ -401,7 +454,8 @@ def _t8(study: Study) -> Section:
         f"per unit length against {q(f'circles_relu.{hi}.turning_per_length_deg.mean', '.0f')}° for ReLU, "
         + ("about as much, " if abs(t["turning_per_length_deg"]["mean"] / max(r["turning_per_length_deg"]["mean"], 1e-12) - 1) < 0.05
            else "more, " if more_curved else "less, ")
-        + "spread along the curve instead of concentrated at corners. "
+        + ("spread along the curve instead of concentrated at corners. " if smoother
+           else "with corner shares too close to tell where the turning happens. ")
         + (
             "Both the corner share and the corner angles (tables) say that tanh has no corners; the polyline's "
             "sharpest single turn (in the tables for reference) is not a smoothness measure: it depends on the grid. "
@@ -417,6 +471,7 @@ def _t8(study: Study) -> Section:
 
 def _answers(study: Study) -> Section:
     q = study.q
+    m = study.metrics
     hi = WIDTHS[-1]
     s = Section("answers", "Answers at a glance, in the notebook's numbering",
                 "Each line points to the section that shows the work.")  # fmt: skip
@@ -429,14 +484,16 @@ def _answers(study: Study) -> Section:
         "Task 3: the vectorised central-difference check, per parameter (section 2).",
         f"Task 4: the single layer reaches {q('blobs.test_accuracy')} test accuracy on blobs and its gradient error "
         f"never exceeds {q('blobs.gradcheck_max_norm_error', '.1e')} (section 3).",
-        f"Task 5: on moons one straight line reaches only {q('moons_linear.test_accuracy')} (section 4).",
+        f"Task 5: on moons one straight line reaches {q('moons_linear.test_accuracy')}, "
+        + (f"{q('moons_relu16.gain_over_linear')} below 16 ReLU units" if m["moons_relu16"]["gain_over_linear"] > 0
+           else "no less than 16 ReLU units")
+        + " (section 4).",
         "Question 3: delta_h = (W_o delta_o) ⊙ f'(a), grad_Wh L = x delta_h^T, grad_bh L = delta_h, with "
         "f' = [h > 0] for ReLU and 1 - h^2 for tanh (section 5).",
         f"Task 6 (the notebook's second 'Task 5'): 16 ReLU units reach {q('moons_relu16.test_accuracy')} on moons "
         "at the same learning rate as the single layer (section 5).",
-        f"Task 7: more units give more linear regions and more, smaller corners; at {hi} units "
-        f"{q(f'circles_relu.{hi}.corner_share.mean', '.2f')} of the ReLU boundary's turning is at measured corners "
-        "(section 7).",
+        f"Task 7: {_more_units(m)}; at {hi} units {q(f'circles_relu.{hi}.corner_share.mean', '.2f')} of the ReLU "
+        "boundary's turning is at measured corners (section 7).",
         f"Task 8: at {hi} units {q(f'circles_tanh.{hi}.corner_share.mean', '.2f')} of the tanh boundary's turning is at "
         f"corners, and it turns {q(f'circles_tanh.{hi}.turning_per_length_deg.mean', '.0f')}° per unit length against "
         f"{q(f'circles_relu.{hi}.turning_per_length_deg.mean', '.0f')}° for ReLU (section 8).",
