@@ -13,6 +13,7 @@ from .core import (
     gradcheck,
     loss_and_grads,
     train,
+    train_many,
 )
 from .estimator import PerceptronClassifier, PerceptronRegressor
 from .io import load
@@ -32,4 +33,5 @@ __all__ = [
     "load",
     "loss_and_grads",
     "train",
+    "train_many",
 ]
