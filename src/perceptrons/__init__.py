@@ -17,6 +17,7 @@ from .core import (
 )
 from .estimator import PerceptronClassifier, PerceptronRegressor
 from .io import load
+from .sweep import SweepResult, sweep
 
 __version__ = "0.1.0"
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "PerceptronClassifier",
     "PerceptronRegressor",
     "SGD",
+    "SweepResult",
     "Adam",
     "GradCheckResult",
     "History",
@@ -32,6 +34,7 @@ __all__ = [
     "gradcheck",
     "load",
     "loss_and_grads",
+    "sweep",
     "train",
     "train_many",
 ]
