@@ -173,7 +173,7 @@ class StackedBackprop:
         """The head's own functions on the (K, N, C) view of the logits: losses (K,), ``buf.dz`` = dL/dz^T."""
         zt = z.transpose(0, 2, 1)
         factors = mean_weights(zt.shape[1], w, self.dtype)  # w_n / S: (N,) or (K, N)
-        loss = np.vecdot(self.head.sample_loss(zt, y), factors)
+        loss = _rowdot(self.head.sample_loss(zt, y), factors)
         buf.dz[...] = (self.head.sample_grad(zt, y) * factors[..., None]).transpose(0, 2, 1)
         correct = self.head.correct
         n_correct = np.zeros(self.k, np.int64) if correct is None else np.count_nonzero(correct(zt, y), axis=-1)
@@ -220,6 +220,11 @@ class _StackBuffers:
         self.inv_n = np.array(1.0 / n, dtype=dtype)
 
 
+def _rowdot(a: Array, b: Array) -> Array:
+    """``a[k] . b[k]`` for each row k of ``a`` (K, M); ``b`` is (K, M) or one (M,) row for all (a dot per row)."""
+    return np.matmul(a[:, None, :], b[..., :, None])[:, 0, 0]  # type: ignore[no-any-return]
+
+
 def _stacked_softmax_ce(z: Array, y: Array, buf: _StackBuffers) -> tuple[Array, Array]:
     """Mean softmax cross-entropy (K,) of logits ``z`` (K, C, N); ``buf.dz`` gets (softmax - onehot)^T / N.
     The formulas of the fused engine's ``_batch_softmax_ce``, over the stack."""
@@ -229,7 +234,7 @@ def _stacked_softmax_ce(z: Array, y: Array, buf: _StackBuffers) -> tuple[Array, 
     n_correct = np.count_nonzero(z.argmax(axis=1) == y, axis=-1)
     np.subtract(z, m, out=dz)  # z - max
     np.equal(buf.classes, y[..., None, :], out=onehot)  # one-hot^T, as 0/1 in the float dtype
-    picked = np.vecdot(dz.reshape(dz.shape[0], -1), onehot.reshape(dz.shape[0], -1))  # sum of z_y - max
+    picked = _rowdot(dz.reshape(dz.shape[0], -1), onehot.reshape(dz.shape[0], -1))  # sum of z_y - max
     np.exp(dz, out=dz)
     s = dz.sum(axis=1, keepdims=True)  # (K, 1, N)
     loss = (np.log(s).sum(axis=(1, 2)) - picked) / n
