@@ -6,7 +6,8 @@ Runs each workload for us and for every installed peer, each peer in its own fre
 and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops, ``naive.py`` beside
 this script), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters; in W7 and W8 scikit-learn's
 estimators against ours with the same hyper-parameters and ``random_state``) and ``torch`` (CPU,
-optional extra ``perceptrons[bench]``; the library never imports it). A peer that cannot run is listed
+optional extra ``perceptrons[bench]``; the library never imports it); in W9 ``serial`` is ours too:
+``pc.train`` on each network one after another, against ``pc.train_many`` training them as one stack. A peer that cannot run is listed
 as skipped with the reason. This folder is not part of the installed package: the library is used
 only through its public API (``import perceptrons as pc``), as a user would.
 
@@ -71,6 +72,9 @@ WORKLOADS = {
     "random_state 0, 1, 2: PerceptronClassifier vs MLPClassifier with the same hyper-parameters; time per fit",
     "W8": "estimator, regression: make_regression (20640 x 8, California-housing-sized, noise 10, y standardised), "
     "64 ReLU units, Adam, batch 200, max_iter=20, random_state 0, 1: PerceptronRegressor vs MLPRegressor; time per fit",
+    "W9": "many networks: 18 networks 2-16-2 ReLU on circles (1000 points, 750 train), initial-weight seeds 0-17, "
+    "learning rates 0.003, 0.01, 0.03 in turn, Adam, batch 32, 50 epochs, one shared sample order: "
+    "pc.train_many (ours) against pc.train on each network one after another (serial)",
 }
 PEERS = {
     "W1": ["ours", "naive"],
@@ -83,6 +87,7 @@ PEERS = {
     "W6": ["ours", "torch"],
     "W7": ["ours", "sklearn"],
     "W8": ["ours", "sklearn"],
+    "W9": ["ours", "serial"],
 }
 #: the estimator workloads: the hyper-parameters both peers get, and the random states each run fits
 ESTIMATOR_PARAMS: dict[str, dict[str, Any]] = {
@@ -113,7 +118,7 @@ def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
         X, y = D.blobs(1000, k=3, seed=0)
     elif w in ("W2", "W3a", "W3b"):
         X, y = D.moons(1000, noise=0.2, seed=0)
-    elif w == "W4":
+    elif w in ("W4", "W9"):
         X, y = D.circles(1000, noise=0.1, seed=0)
     elif w == "W5a":
         X, y = D.moons(200_000, noise=0.2, seed=0)
@@ -135,7 +140,7 @@ def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
         y = (y - y.mean()) / y.std()
         parts = split_rows(X.astype(dt), y, test_size=0.25, random_state=0)  # ours stratifies labels
         return dict(zip(("Xtr", "Xte", "ytr", "yte"), parts))
-    if w in ("W1", "W2", "W3a", "W3b", "W4", "W5a", "W5b", "W7"):
+    if w in ("W1", "W2", "W3a", "W3b", "W4", "W5a", "W5b", "W7", "W9"):
         return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(X.astype(dt), y)))
     if w == "W6":
         rng = np.random.default_rng(0)
@@ -240,6 +245,8 @@ def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
         return run
     if w in ESTIMATOR_PARAMS:
         return _estimator_run(w, d, pc.PerceptronClassifier if w == "W7" else pc.PerceptronRegressor)
+    if w == "W9":
+        return _w9_ours(d, dt)
     if w == "W6":
 
         def run() -> dict[str, float]:
@@ -249,6 +256,36 @@ def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
 
         return run
     raise ValueError(w)
+
+
+def _w9_nets(dt: Any) -> tuple[list[Any], list[float]]:
+    """W9's 18 networks (seeds 0-17) and their learning rates (0.003, 0.01, 0.03 in turn)."""
+    nets = [pc.MLP([2, 16, 2], activation="relu", seed=k, dtype=dt) for k in range(18)]
+    return nets, [(0.003, 0.01, 0.03)[k % 3] for k in range(18)]
+
+
+W9_TRAIN = dict(optimizer="adam", batch_size=32, sampling="epochs", epochs=50, seed=0)
+
+
+def _w9_ours(d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
+    def run() -> dict[str, float]:
+        nets, rates = _w9_nets(dt)
+        pc.train_many(nets, d["Xtr"], d["ytr"], lr=rates, **W9_TRAIN)
+        return {"accuracy": float(np.mean([_accuracy(n, d["Xte"], d["yte"]) for n in nets]))}
+
+    return run
+
+
+def serial_peer(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
+    """Ours too: the W9 networks trained by ``pc.train`` one after another (what train_many replaces)."""
+
+    def run() -> dict[str, float]:
+        nets, rates = _w9_nets(dt)
+        for net, lr in zip(nets, rates):
+            pc.train(net, d["Xtr"], d["ytr"], lr=lr, **W9_TRAIN)
+        return {"accuracy": float(np.mean([_accuracy(n, d["Xte"], d["yte"]) for n in nets]))}
+
+    return run
 
 
 def _estimator_run(w: str, d: dict[str, Any], cls: Any) -> Callable[[], dict[str, float]]:
@@ -481,7 +518,7 @@ def worker(w: str, peer: str, dtype: str = "float64") -> None:
     """
     dt = _dtype(w, dtype)
     d = _data(w, dt)
-    make = {"ours": ours, "naive": naive_peer, "sklearn": sklearn_peer, "torch": torch_peer}[peer]
+    make = {"ours": ours, "naive": naive_peer, "sklearn": sklearn_peer, "torch": torch_peer, "serial": serial_peer}[peer]
     run = make(w, d, dt)
     run()  # warm-up
     _say({"ready": True})
