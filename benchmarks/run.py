@@ -518,7 +518,9 @@ def worker(w: str, peer: str, dtype: str = "float64") -> None:
     """
     dt = _dtype(w, dtype)
     d = _data(w, dt)
-    make = {"ours": ours, "naive": naive_peer, "sklearn": sklearn_peer, "torch": torch_peer, "serial": serial_peer}[peer]
+    make = {"ours": ours, "naive": naive_peer, "sklearn": sklearn_peer, "torch": torch_peer, "serial": serial_peer}[
+        peer
+    ]
     run = make(w, d, dt)
     run()  # warm-up
     _say({"ready": True})
