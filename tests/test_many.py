@@ -122,6 +122,27 @@ def test_one_network_diverges_the_others_train_on(data: dict[str, Any]) -> None:
     assert not hists[0].diverged and not hists[2].diverged
 
 
+def test_divergence_with_own_orders_in_epochs(data: dict[str, Any]) -> None:
+    """Each network its own order, epochs of batches, weights: the diverged network's rows leave the
+    epoch's permuted rows too, and the others still see their own batches."""
+    y, yte = data["targets"]["logistic"]
+    hists = check_many([2, 8, 2], "logistic", data["X"] * 30, y, lr=[0.01, 200.0, 0.05], momentum=0.9, batch_size=6,
+                       sampling="epochs", epochs=8, seed=[3, 4, 5], sample_weight=data["w"],
+                       eval_data=(data["Xte"] * 30, yte))  # fmt: skip
+    assert hists[1].diverged and not hists[0].diverged and not hists[2].diverged
+
+
+def test_a_stack_with_every_network_dropped_trains_none(data: dict[str, Any]) -> None:
+    y, _ = data["targets"]["softmax"]
+    nets = [pc.MLP([2, 3, 2], seed=k) for k in range(2)]
+    stack = NetworkStack(nets, lr=0.1)
+    stack.drop([0, 1])
+    before = [n.flat_params.copy() for n in nets]
+    assert stack.train(data["X"], y, steps=5) == []
+    for n, b in zip(nets, before):
+        np.testing.assert_array_equal(n.flat_params, b)
+
+
 def test_divergence_at_the_starting_weights(data: dict[str, Any]) -> None:
     """A network whose loss is not finite before any update keeps its weights and has an empty History."""
     y, _ = data["targets"]["softmax"]
