@@ -136,6 +136,8 @@ def test_a_stack_with_every_network_dropped_trains_none(data: dict[str, Any]) ->
     y, _ = data["targets"]["softmax"]
     nets = [pc.MLP([2, 3, 2], seed=k) for k in range(2)]
     stack = NetworkStack(nets, lr=0.1)
+    with pytest.raises(ValueError, match="indices into nets"):
+        stack.drop([2])
     stack.drop([0, 1])
     before = [n.flat_params.copy() for n in nets]
     assert stack.train(data["X"], y, steps=5) == []

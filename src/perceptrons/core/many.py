@@ -356,6 +356,10 @@ class NetworkStack:
 
     def drop(self, which: Sequence[int]) -> None:
         """Stop training the networks ``which`` (indices into ``nets``); their weights stay as they are."""
+        which = [int(j) for j in which]
+        bad = [j for j in which if not 0 <= j < len(self.nets)]
+        if bad:
+            raise ValueError(f"drop takes indices into nets (0 to {len(self.nets) - 1}), got {bad}.")
         self._write_back()
         keep = ~np.isin(self.active, np.asarray(which, dtype=np.intp))
         self._keep_rows(np.flatnonzero(keep))
@@ -574,6 +578,7 @@ def train_many(nets: Sequence[MLP], X: Any, y: Any, *, optimizer: str = "sgd", l
     A network whose loss becomes NaN or infinite stops there and keeps the weights of its last finite
     loss; its History ends at that step and ``History.diverged`` holds the message that ``train``'s
     :class:`TrainingDiverged` would carry. The other networks train on; nothing is raised.
+    ``History.time_s`` is the wall time of the whole stack (shared by all K Histories).
 
     Not here (use :func:`train`): sparse X, gradient checks, ``on_step`` callbacks, resuming an optimiser
     object (:class:`NetworkStack` keeps its optimiser state from one ``train`` call to the next).
