@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Scratch
 from .heads import HEADS, mean_weights, weighted_mean
 from .network import MLP
 from .optim import Adam, _check_fraction
@@ -145,7 +145,7 @@ class StackedBackprop:
         for i in range(len(self.WbT) - 1):
             np.matmul(self.WbT[i], h1T, out=buf.zT[i])  # z^T = [W; b]^T [h, 1]^T, all networks in one call
             h1T = buf.h1T[i]
-            self.act.forward_into(buf.zT[i], h1T[:, :-1], buf.zero[i])
+            self.act.forward_into(buf.zT[i], h1T[:, :-1], buf.scratch[i].zero)
         np.matmul(self.WbT[-1], h1T, out=buf.z)
         return buf.z
 
@@ -188,7 +188,7 @@ class StackedBackprop:
             if i:
                 d = buf.dT[i - 1]
                 np.matmul(self.W[i], dz, out=d)  # (dz W^T)^T
-                self.act.backward_into(d, h1T[:, :-1], buf.mask[i - 1], buf.zero[i - 1])
+                self.act.backward_into(d, h1T[:, :-1], buf.scratch[i - 1])
                 dz = d
 
     def _penalties(self) -> Array:
@@ -211,8 +211,7 @@ class _StackBuffers:
             h1T[:, -1] = 1.0
         self.zT = [np.empty((k, h, n), dtype=dtype) for h in hidden]
         self.dT = [np.empty((k, h, n), dtype=dtype) for h in hidden]
-        self.mask = [np.empty((k, h, n), dtype=bool) for h in hidden]
-        self.zero = [np.zeros((k, h, n), dtype=dtype) for h in hidden]
+        self.scratch = [Scratch((k, h, n), dtype) for h in hidden]  # f', mask and zeros of the activations
         self.z = np.empty((k, c, n), dtype=dtype)  # logits^T
         self.dz = np.empty((k, c, n), dtype=dtype)
         self.onehot = np.empty((k, c, n), dtype=dtype)
