@@ -87,6 +87,13 @@ def test_equal_to_training_alone(data: dict[str, Any], output: str, opt: dict[st
                eval_data=(data["Xte"], yte), eval_every=3, alpha=[0.0, 1e-3, 1e-2], **opt)  # fmt: skip
 
 
+def test_many_classes_and_layers() -> None:
+    """Softmax over 4 classes through three hidden layers, leaky ReLU, a ragged last batch."""
+    X, y = pc.datasets.blobs(90, k=4, seed=1)
+    check_many([2, 6, 5, 4, 4], "softmax", X, y, activation="leaky_relu", optimizer="adam", lr=[0.01, 0.03, 0.1],
+               batch_size=20, sampling="epochs", epochs=5, seed=3, eval_data=(X, y), eval_every=4)  # fmt: skip
+
+
 @pytest.mark.parametrize("batch_size", [1, 7, 32, None], ids=["one", "ragged7", "ragged32", "all"])
 @pytest.mark.parametrize("sampling", ["epochs", "replacement"])
 def test_batch_sizes_and_sampling(data: dict[str, Any], batch_size: int | None, sampling: str) -> None:
