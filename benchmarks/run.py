@@ -6,7 +6,8 @@ Runs each workload for us and for every installed peer, each peer in its own fre
 and the accuracy each reached. Peers: ``naive`` (the notebook's per-sample loops, ``naive.py`` beside
 this script), ``sklearn`` (``MLPClassifier`` with matched hyper-parameters; in W7 and W8 scikit-learn's
 estimators against ours with the same hyper-parameters and ``random_state``) and ``torch`` (CPU,
-optional extra ``perceptrons[bench]``; the library never imports it). A peer that cannot run is listed
+optional extra ``perceptrons[bench]``; the library never imports it); in W9 ``serial`` is ours too:
+``pc.train`` on each network one after another, against ``pc.train_many`` training them as one stack. A peer that cannot run is listed
 as skipped with the reason. This folder is not part of the installed package: the library is used
 only through its public API (``import perceptrons as pc``; the report workloads R1 and R2 through
 ``perceptrons.study`` and ``perceptrons.report``, as the command does), as a user would.
@@ -80,6 +81,9 @@ WORKLOADS = {
     "R1": "perceptrons report, study only: run_study(seed 0), every experiment and figure, nothing written; float64",
     "R2": "perceptrons report, the whole command: the study, then HTML, PDF, SVG figures and metrics.json written "
     "to a temporary folder; float64",
+    "W9": "many networks: 18 networks 2-16-2 ReLU on circles (1000 points, 750 train), initial-weight seeds 0-17, "
+    "learning rates 0.003, 0.01, 0.03 in turn, Adam, batch 32, 50 epochs, one shared sample order: "
+    "pc.train_many (ours) against pc.train on each network one after another (serial)",
 }
 PEERS = {
     "W1": ["ours", "naive"],
@@ -94,6 +98,7 @@ PEERS = {
     "W8": ["ours", "sklearn"],
     "R1": ["ours"],
     "R2": ["ours"],
+    "W9": ["ours", "serial"],
 }
 #: the estimator workloads: the hyper-parameters both peers get, and the random states each run fits
 ESTIMATOR_PARAMS: dict[str, dict[str, Any]] = {
@@ -127,7 +132,7 @@ def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
         X, y = D.blobs(1000, k=3, seed=0)
     elif w in ("W2", "W3a", "W3b"):
         X, y = D.moons(1000, noise=0.2, seed=0)
-    elif w == "W4":
+    elif w in ("W4", "W9"):
         X, y = D.circles(1000, noise=0.1, seed=0)
     elif w == "W5a":
         X, y = D.moons(200_000, noise=0.2, seed=0)
@@ -149,7 +154,7 @@ def _data(w: str, dt: Any = np.float64) -> dict[str, Any]:
         y = (y - y.mean()) / y.std()
         parts = split_rows(X.astype(dt), y, test_size=0.25, random_state=0)  # ours stratifies labels
         return dict(zip(("Xtr", "Xte", "ytr", "yte"), parts))
-    if w in ("W1", "W2", "W3a", "W3b", "W4", "W5a", "W5b", "W7"):
+    if w in ("W1", "W2", "W3a", "W3b", "W4", "W5a", "W5b", "W7", "W9"):
         return dict(zip(("Xtr", "Xte", "ytr", "yte"), _split(X.astype(dt), y)))
     if w == "W6":
         rng = np.random.default_rng(0)
@@ -256,6 +261,8 @@ def ours(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
         return _estimator_run(w, d, pc.PerceptronClassifier if w == "W7" else pc.PerceptronRegressor)
     if w in ("R1", "R2"):
         return _report_run(write=w == "R2")
+    if w == "W9":
+        return _w9_ours(d, dt)
     if w == "W6":
 
         def run() -> dict[str, float]:
@@ -279,6 +286,36 @@ def _report_run(write: bool) -> Callable[[], dict[str, float]]:
         for fig in study.figures.values():
             plt.close(fig)  # pyplot keeps every figure alive until closed
         return {"accuracy": float(study.metrics["moons_relu16"]["test_accuracy"])}
+
+    return run
+
+
+def _w9_nets(dt: Any) -> tuple[list[Any], list[float]]:
+    """W9's 18 networks (seeds 0-17) and their learning rates (0.003, 0.01, 0.03 in turn)."""
+    nets = [pc.MLP([2, 16, 2], activation="relu", seed=k, dtype=dt) for k in range(18)]
+    return nets, [(0.003, 0.01, 0.03)[k % 3] for k in range(18)]
+
+
+W9_TRAIN = dict(optimizer="adam", batch_size=32, sampling="epochs", epochs=50, seed=0)
+
+
+def _w9_ours(d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
+    def run() -> dict[str, float]:
+        nets, rates = _w9_nets(dt)
+        pc.train_many(nets, d["Xtr"], d["ytr"], lr=rates, **W9_TRAIN)
+        return {"accuracy": float(np.mean([_accuracy(n, d["Xte"], d["yte"]) for n in nets]))}
+
+    return run
+
+
+def serial_peer(w: str, d: dict[str, Any], dt: Any) -> Callable[[], dict[str, float]]:
+    """Ours too: the W9 networks trained by ``pc.train`` one after another (what train_many replaces)."""
+
+    def run() -> dict[str, float]:
+        nets, rates = _w9_nets(dt)
+        for net, lr in zip(nets, rates):
+            pc.train(net, d["Xtr"], d["ytr"], lr=lr, **W9_TRAIN)
+        return {"accuracy": float(np.mean([_accuracy(n, d["Xte"], d["yte"]) for n in nets]))}
 
     return run
 
@@ -513,7 +550,9 @@ def worker(w: str, peer: str, dtype: str = "float64") -> None:
     """
     dt = _dtype(w, dtype)
     d = _data(w, dt)
-    make = {"ours": ours, "naive": naive_peer, "sklearn": sklearn_peer, "torch": torch_peer}[peer]
+    make = {"ours": ours, "naive": naive_peer, "sklearn": sklearn_peer, "torch": torch_peer, "serial": serial_peer}[
+        peer
+    ]
     run = make(w, d, dt)
     run()  # warm-up
     _say({"ready": True})

@@ -60,7 +60,7 @@ def test_benchmark_runs_every_peer_in_float32_when_asked(tmp_path):
 
 
 def test_benchmark_rejects_an_unknown_workload(tmp_path):
-    proc = _bench("--only", "W9", cwd=tmp_path, timeout=60)
+    proc = _bench("--only", "W99", cwd=tmp_path, timeout=60)
     assert proc.returncode == 2
     assert "unknown workload" in proc.stderr and "W1" in proc.stderr
 
@@ -72,3 +72,16 @@ def test_benchmark_is_not_part_of_the_package_and_sets_no_threads():
     # every peer runs at its own defaults: no pinning in the harness
     for pin in ("threadpool_limits(", "set_num_threads(", "os.environ"):
         assert pin not in text
+
+
+def test_many_networks_workload_trains_the_same_networks_both_ways(tmp_path):
+    """W9: train_many (ours) and train one after another (serial) end with the same networks, so the same
+    mean test accuracy to rounding (train_many equals train per network: tests/test_many.py)."""
+    out = tmp_path / "bench9.json"
+    args = [*"--only W9 --rounds 1 --repeats 1 --budget 0".split(), "--out", str(out)]
+    proc = _bench(*args, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    peers = json.loads(out.read_text())["workloads"]["W9"]["peers"]
+    assert set(peers) == {"ours", "serial"}
+    assert abs(peers["ours"]["accuracy"] - peers["serial"]["accuracy"]) < 1e-12
+    assert peers["serial"]["speedup"] > 0

@@ -62,6 +62,8 @@ def test_gradcheck_prints_the_table():
         (["train", "--n", "1"], "too small"),
         (["report", "--format", "docx"], "--format"),
         (["report", "--seed", "-3"], "non-negative"),
+        (["report", "--jobs", "0"], "number of jobs >= 1, or -1"),
+        (["report", "--jobs", "two"], "number of jobs >= 1, or -1"),
         (["train", "--activation", "swish"], "invalid choice"),
     ],
 )

@@ -163,3 +163,24 @@ def test_progress_bar_ends_at_100_percent_and_is_silent_when_disabled(capsys):
     quiet("circles", 0.5)
     quiet.done()
     assert capsys.readouterr().err == ""
+
+
+def _without_times(metrics):
+    """The metrics with every wall-clock time taken out (the only numbers a run's speed may change)."""
+    if isinstance(metrics, dict):
+        return {k: _without_times(v) for k, v in metrics.items() if "time" not in k}
+    if isinstance(metrics, list):
+        return [_without_times(v) for v in metrics]
+    return metrics
+
+
+def test_jobs_give_the_same_numbers(report, tmp_path):
+    """`--jobs 2` sends the circles grid's cells to two joblib workers: every number is the in-process run's."""
+    out, _ = report
+    cmd = [sys.executable, "-m", "perceptrons", "report", "--quick", "--jobs", "2", "--format", "html", "--quiet",
+           "--out", str(tmp_path)]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    a = json.loads((out / "metrics.json").read_text())
+    b = json.loads((tmp_path / "metrics.json").read_text())
+    assert _without_times(a) == _without_times(b)
+    assert a["circles_relu"]["50"]["test_accuracy"]["values"] == b["circles_relu"]["50"]["test_accuracy"]["values"]

@@ -13,9 +13,11 @@ from .core import (
     gradcheck,
     loss_and_grads,
     train,
+    train_many,
 )
 from .estimator import PerceptronClassifier, PerceptronRegressor
 from .io import load
+from .sweep import SweepResult, sweep
 
 __version__ = "0.1.0"
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "PerceptronClassifier",
     "PerceptronRegressor",
     "SGD",
+    "SweepResult",
     "Adam",
     "GradCheckResult",
     "History",
@@ -31,5 +34,7 @@ __all__ = [
     "gradcheck",
     "load",
     "loss_and_grads",
+    "sweep",
     "train",
+    "train_many",
 ]

@@ -68,6 +68,16 @@ def _nonneg_int(text: str) -> int:
     return v
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"expected a number of jobs >= 1, or -1 for all cores, got {text!r}")
+    return value
+
+
 def _sizes(text: str) -> list[int]:
     try:
         return [int(x) for x in text.replace(" ", "").split(",") if x]
@@ -79,7 +89,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = check_replaceable_dir(args.out, report_file)  # before the study: it takes minutes
     progress = _Progress(sys.stderr.isatty() and not args.quiet)
-    study = run_study(StudyConfig(seed=args.seed, quick=args.quick), progress)
+    study = run_study(StudyConfig(seed=args.seed, quick=args.quick, jobs=args.jobs), progress)
     written = write_report(study, out, args.format)
     progress.done()
     main_file = written.get("html") or written.get("pdf") or written["metrics"]
@@ -294,6 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer seeds and steps (for tests)")
     p.add_argument("--format", type=_formats, default=("html", "pdf"), help="html,pdf (default both)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--jobs", type=_jobs, default=1,
+        help="joblib workers for the independent trainings: 1 in this process (default), -1 all cores; "
+        "the numbers are the same for any N",
+    )  # fmt: skip
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("train", help="train one network and print its metrics")

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from . import study_captions as captions
-from .core import MLP, Adam, History, StepInfo, TrainingDiverged, gradcheck, train
+from .core import MLP, Adam, History, NetworkStack, StepInfo, TrainingDiverged, gradcheck, train
 from .core.network import loss_and_grads
 from .datasets import blobs, circles, moons, train_test_split
 from .exercises import planted_bug_demo
@@ -47,6 +47,7 @@ from .study_model import (
     StudyConfig,
 )
 from .study_text import build_sections
+from .sweep import run_jobs
 
 
 @dataclass
@@ -434,11 +435,45 @@ def _learning_rates(study: Study, data: tuple[Any, ...]) -> None:
     )  # fmt: skip
 
 
-def _train_width(
-    act: str, w: int, seed: int, circ: tuple[Any, ...], window: Any, max_epochs: int
-) -> tuple[MLP, dict[str, float], list[float]]:
-    net = MLP([2, w, 2], activation=act, seed=seed)
-    epochs, losses = train_to_plateau(net, circ[0], circ[2], seed, max_epochs)
+def train_many_to_plateau(
+    nets: list[MLP],
+    Xtr: Any,
+    ytr: Any,
+    seeds: list[int],
+    max_epochs: int,
+    lr: float = 0.01,
+    batch_size: int = 32,
+    check_every: int = 10,
+    window: int = 50,
+    rel_tol: float = 0.02,
+) -> list[tuple[int, list[float]]]:
+    """:func:`train_to_plateau` for networks of the same sizes at once (one stack, :class:`NetworkStack`):
+    network k gets seed ``seeds[k]`` for its own sample order and its own Adam, and leaves the stack at its
+    own plateau, so each ends as ``train_to_plateau(nets[k], ..., seeds[k], ...)`` would (to rounding)."""
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    stack = NetworkStack(nets, optimizer="adam", lr=lr)
+    losses = [[net.loss(Xtr, ytr)] for net in nets]
+    epochs = [0] * len(nets)
+    lag = window // check_every
+    while len(stack.active):
+        active = [int(k) for k in stack.active]
+        stack.train(Xtr, ytr, batch_size=batch_size, sampling="epochs", epochs=check_every,
+                    seed=[rngs[k] for k in active])  # fmt: skip
+        done = []
+        for k in active:
+            epochs[k] += check_every
+            losses[k].append(nets[k].loss(Xtr, ytr))
+            fell = len(losses[k]) > lag and losses[k][-1 - lag] - losses[k][-1] < rel_tol * losses[k][-1 - lag]
+            if fell or epochs[k] >= max_epochs:
+                done.append(k)
+        stack.drop(done)
+    return list(zip(epochs, losses))
+
+
+def _width_values(
+    net: MLP, epochs: int, losses: list[float], circ: tuple[Any, ...], window: Any, max_epochs: int
+) -> dict[str, float]:
+    """The measures of one trained circles network (accuracies, loss, epochs, boundary, linear regions)."""
     vals = {
         "train_accuracy": net.accuracy(circ[0], circ[2]),
         "test_accuracy": net.accuracy(circ[1], circ[3]),
@@ -447,10 +482,21 @@ def _train_width(
         "at_cap": float(epochs >= max_epochs),
         **boundary_measures(net, window, RESOLUTION),
     }
-    if act == "relu":
+    if net.activation == "relu":
+        width = net.sizes[1]
         vals["regions"] = float(linear_regions(net, window, RESOLUTION))
-        vals["region_bound"] = float(region_bound(w))
-    return net, vals, losses
+        vals["region_bound"] = float(region_bound(width))
+    return vals
+
+
+def _train_widths(
+    act: str, w: int, seeds: list[int], circ: tuple[Any, ...], window: Any, max_epochs: int
+) -> list[tuple[MLP, dict[str, float], list[float]]]:
+    """One cell of the width x seed grid: the 2-w-2 networks of every seed trained as one stack, measured."""
+    nets = [MLP([2, w, 2], activation=act, seed=seed) for seed in seeds]
+    runs = train_many_to_plateau(nets, circ[0], circ[2], seeds, max_epochs)
+    return [(net, _width_values(net, epochs, losses, circ, window, max_epochs), losses)
+            for net, (epochs, losses) in zip(nets, runs)]  # fmt: skip
 
 
 def _circles(study: Study, say: Callable[[str, float], None]) -> None:
@@ -466,21 +512,18 @@ def _circles(study: Study, say: Callable[[str, float], None]) -> None:
                     "max_epochs": cfg.max_epochs, "resolution": RESOLUTION}  # fmt: skip
     shown: dict[str, dict[int, MLP]] = {"relu": {}, "tanh": {}}
     curves: dict[str, dict[int, list[float]]] = {"relu": {}, "tanh": {}}
-    done, runs = 0, len(WIDTHS) * len(seeds) * 2
-    for act in ("relu", "tanh"):
-        per_width: dict[str, Any] = {}
-        for w in WIDTHS:
-            rec: dict[str, list[float]] = {}
-            for seed in seeds:
-                say(f"circles: {act}, {w} hidden units, seed {seed}", 0.45 + 0.4 * done / runs)
-                net, vals, losses = _train_width(act, w, seed, circ, window, cfg.max_epochs)
-                for k, v in vals.items():
-                    rec.setdefault(k, []).append(float(v))
-                if seed == seeds[0]:
-                    shown[act][w], curves[act][w] = net, losses
-                done += 1
-            per_width[str(w)] = {k: _mean_sd(v) for k, v in rec.items()}
-        m[f"circles_{act}"] = per_width
+    runs = len(WIDTHS) * len(seeds) * 2
+    cells = [(act, w) for act in ("relu", "tanh") for w in WIDTHS]
+    say(f"circles: {len(cells)} cells of {len(seeds)} seeds ({cfg.jobs} jobs)", 0.45)
+    results = run_jobs(_train_widths, [(act, w, seeds, circ, window, cfg.max_epochs) for act, w in cells], cfg.jobs)
+    for i, ((act, w), cell) in enumerate(zip(cells, results)):
+        say(f"circles: {act}, {w} hidden units", 0.45 + 0.4 * (i + 1) / len(cells))
+        rec: dict[str, list[float]] = {}
+        for _, vals, _ in cell:
+            for k, v in vals.items():
+                rec.setdefault(k, []).append(float(v))
+        shown[act][w], curves[act][w] = cell[0][0], cell[0][2]
+        m.setdefault(f"circles_{act}", {})[str(w)] = {k: _mean_sd(v) for k, v in rec.items()}
     m["circles"]["runs_at_cap"] = int(
         sum(sum(m[f"circles_{a}"][str(w)]["at_cap"]["values"]) for a in ("relu", "tanh") for w in WIDTHS)
     )

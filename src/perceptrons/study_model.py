@@ -20,10 +20,13 @@ RESOLUTION = 400  # grid of the boundary measures and of the boundary figures
 
 @dataclass
 class StudyConfig:
-    """Hyper-parameters of the study; ``quick`` shortens it for tests (same sections, fewer seeds)."""
+    """Hyper-parameters of the study; ``quick`` shortens it for tests (same sections, fewer seeds).
+    ``jobs``: joblib workers for the independent trainings (1: in this process; -1: all cores); the
+    numbers do not depend on it."""
 
     seed: int = 0
     quick: bool = False
+    jobs: int = 1
 
     @property
     def n_seeds(self) -> int:

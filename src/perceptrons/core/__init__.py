@@ -11,11 +11,13 @@ Modules, each importing only those above it in this list:
 - ``gradcheck``   central differences of the reference loss, batched, kinks flagged
 - ``optim``       SGD (momentum, Nesterov) and Adam, written as their formulas
 - ``training``    ``train`` in named steps, ``History``, ``TrainingDiverged``
+- ``many``        ``train_many``: K networks of the same sizes as one stack (``NetworkStack``), equal to K ``train`` calls
 """
 
 from .activations import ACTIVATIONS, Activation
 from .gradcheck import GradCheckResult, gradcheck
 from .heads import HEADS, Head
+from .many import NetworkStack, train_many
 from .network import MLP, forward, loss_and_grads
 from .optim import SGD, Adam
 from .training import History, StepInfo, TrainingDiverged, train
@@ -30,10 +32,12 @@ __all__ = [
     "GradCheckResult",
     "Head",
     "History",
+    "NetworkStack",
     "StepInfo",
     "TrainingDiverged",
     "forward",
     "gradcheck",
     "loss_and_grads",
     "train",
+    "train_many",
 ]

@@ -54,6 +54,7 @@ class History:
     gradcheck_norm_error : the normwise relative error of the same check
     time_s : wall-clock seconds spent in :func:`train`
     task : ``"classification"`` or ``"regression"`` (then ``n_correct`` is 0)
+    diverged : empty, or what :class:`TrainingDiverged` said when the loss stopped being finite
     """
 
     loss: Array
@@ -67,6 +68,7 @@ class History:
     gradcheck_norm_error: list[float] = field(default_factory=list)
     time_s: float = 0.0
     task: str = "classification"
+    diverged: str = ""
 
     @property
     def steps(self) -> int:
@@ -96,6 +98,7 @@ class History:
             "gradcheck_norm_error": list(self.gradcheck_norm_error),
             "time_s": self.time_s,
             "task": self.task,
+            "diverged": self.diverged,
         }
 
     def __repr__(self) -> str:
@@ -208,6 +211,20 @@ class _Data:
         yc = net.check_targets(y, Xc.shape[0], name="y" if name == "X" else "y_test")
         w = check_sample_weight(sample_weight, Xc.shape[0])
         return cls(Xc, yc, None if w is None else w.astype(net.dtype))
+
+
+def divergence_message(s: int, loss: float, lr: float) -> str:
+    """What :class:`TrainingDiverged` says when the loss of 0-based step ``s`` is ``loss`` (not finite) at rate ``lr``."""
+    if s == 0:
+        return (
+            f"the loss at the starting weights is {loss}: the inputs are too large for these "
+            f"weights (standardise X), or an earlier run diverged (lower the learning rate, now {lr:g})."
+        )
+    return (
+        f"training diverged at step {s + 1}: the loss became {loss}. The network keeps the "
+        f"weights it had before the update of step {s}, the last with a finite loss. Lower "
+        f"the learning rate (now {lr:g}), e.g. to {lr / 10:g}."
+    )
 
 
 class _ReferenceStep:
@@ -359,19 +376,8 @@ class _Trainer:
         for name in ("test_accuracy", "test_loss"):
             values = getattr(hist, name)
             setattr(hist, name, [values[i] for i in kept] if values else values)
-        lr = self.opt.lr
-        if s == 0:
-            msg = (
-                f"the loss at the starting weights is {loss}: the inputs are too large for these "
-                f"weights (standardise X), or an earlier run diverged (lower the learning rate, now {lr:g})."
-            )
-        else:
-            msg = (
-                f"training diverged at step {s + 1}: the loss became {loss}. The network keeps the "
-                f"weights it had before the update of step {s}, the last with a finite loss. Lower "
-                f"the learning rate (now {lr:g}), e.g. to {lr / 10:g}."
-            )
-        return TrainingDiverged(msg, hist)
+        hist.diverged = divergence_message(s, loss, self.opt.lr)
+        return TrainingDiverged(hist.diverged, hist)
 
     def evaluate(self, step: int) -> None:
         """Accuracy (classification) or loss (regression) on the evaluation data, after ``step``'s update."""
