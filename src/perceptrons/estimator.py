@@ -289,12 +289,7 @@ class _BasePerceptron(BaseEstimator):
         rng = self._random_state()
         if first:
             self._initialize([X.shape[1], *hidden, Y.shape[1]], X.dtype, rng)
-        net = self._network()
-        if net.sizes[0] != X.shape[1] or net.sizes[-1] != Y.shape[1]:
-            raise ValueError(
-                f"the network has {net.sizes[0]} inputs and {net.sizes[-1]} outputs, the data needs {X.shape[1]} "
-                f"and {Y.shape[1]}; fit without warm_start to start a new network."
-            )
+        net = self._network() if first else self._continued_network(hidden, X.shape[1], Y.shape[1], incremental)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(net, X, Y, w)
@@ -303,6 +298,41 @@ class _BasePerceptron(BaseEstimator):
         if not np.isfinite(net.flat_params).all():
             raise NonFiniteWeights(_NON_FINITE)
         return self
+
+    def _continued_network(self, hidden: list[int], n_in: int, n_out: int, incremental: bool) -> MLP:
+        """The fitted network, to go on training it (``warm_start`` or ``partial_fit``) after ``set_params``.
+
+        As scikit-learn: the weights are reused where they still fit. A new ``activation`` keeps the weights
+        and trains with the new activation (scikit-learn reads ``activation`` at each pass). Anything that
+        changes the weights' shapes or the output layer (``hidden_layer_sizes``, the number of features or
+        of outputs, the regressor's ``loss``) cannot reuse them and is a ValueError that says how to start a
+        new network. scikit-learn refuses new features and classes alike; on new hidden sizes it goes on
+        training the old shapes (or fails inside its solver), and on a new loss it keeps the old output
+        layer: here a network of another shape or head than the parameters say is never trained.
+        """
+        net = self._network()
+        how = "partial_fit" if incremental else "warm_start=True"
+        fix = "fit without warm_start (set_params(warm_start=False)) or fit a new estimator to train a new network"
+        old_hidden = net.sizes[1:-1]
+        if old_hidden != hidden:
+            raise ValueError(
+                f"{how} cannot continue the fitted network: hidden_layer_sizes is {tuple(hidden)} now but the network "
+                f"was fitted with {tuple(old_hidden)}, so its weights have other shapes. Set hidden_layer_sizes back to "
+                f"{tuple(old_hidden)}, or {fix}."
+            )
+        out = self._out_activation()
+        if out != net.output:
+            raise ValueError(
+                f"{how} cannot continue the fitted network: its output layer is {net.output!r}, the parameters now "
+                f"ask for {out!r} (loss={getattr(self, 'loss', None)!r}). Set the parameters back, or {fix}."
+            )
+        if net.sizes[0] != n_in or net.sizes[-1] != n_out:
+            raise ValueError(
+                f"{how} cannot continue the fitted network: it has {net.sizes[0]} inputs and {net.sizes[-1]} outputs, "
+                f"the data needs {n_in} and {n_out}; {fix}."
+            )
+        net.activation = ACTIVATIONS[self.activation]  # scikit-learn trains on with the new activation
+        return net
 
     def _initialize(self, units: list[int], dtype: Any, rng: np.random.RandomState) -> None:
         self.n_iter_ = 0
@@ -783,7 +813,15 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+        fresh = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+        multilabel = type_of_target(y).startswith("multilabel")
+        if not fresh and multilabel != self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                f"{'partial_fit' if incremental else 'warm_start=True'} cannot continue the fitted network: it was "
+                f"fitted on {self._label_binarizer.y_type_} targets, `y` is {type_of_target(y)}; the output layer "
+                "differs. Fit without warm_start to train a new network."
+            )
+        if fresh:
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
