@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .core import memory
 from .core.validation import as_generator, check_positive
 
 Array = NDArray[Any]
@@ -154,6 +155,9 @@ def make(
         raise ValueError(f"unknown data set {name!r}; choose one of {sorted(DATASETS)} or load a CSV.")
     if noise is not None:
         kw["noise"] = noise
+    check_positive("n", n, integer=True)
+    # about 100 bytes a point: two float64 coordinates in the generator's few temporaries, the shuffled copy, y
+    memory.check(f"the data set {name!r} of n={n:,} points", 100 * int(n))
     return DATASETS[name](n=n, seed=seed, **kw)  # type: ignore[operator]
 
 

@@ -56,7 +56,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import io as model_files
-from .core import MLP, SGD, Adam, forward, loss_and_grads
+from .core import MLP, SGD, Adam, forward, loss_and_grads, memory
 from .core.fused import FusedBackprop
 from .core.heads import HEADS, log_softmax, sigmoid, softmax
 from .core.network import INITS, ParamViews, param_shapes
@@ -286,6 +286,7 @@ class _BasePerceptron(BaseEstimator):
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first)
         w = _sample_weight(sample_weight, X.shape[0])
+        self._check_memory(X, [X.shape[1], *hidden, Y.shape[1]])
         rng = self._random_state()
         if first:
             self._initialize([X.shape[1], *hidden, Y.shape[1]], X.dtype, rng)
@@ -298,6 +299,25 @@ class _BasePerceptron(BaseEstimator):
         if not np.isfinite(net.flat_params).all():
             raise NonFiniteWeights(_NON_FINITE)
         return self
+
+    def _check_memory(self, X: Any, units: list[int]) -> None:
+        """Refuse a fit whose working set exceeds the memory limit (:mod:`perceptrons.core.memory`), before
+        allocating: the parameters (net, gradient, optimiser state, backup and best weights; L-BFGS's
+        history of 10 pairs), one batch's activations and the rows copied once."""
+        n = X.shape[0]
+        lbfgs = self.solver == "lbfgs"
+        if lbfgs:
+            batch = n
+        else:
+            batch = min(200 if isinstance(self.batch_size, str) else int(self.batch_size), n)
+        need = memory.training_bytes(
+            units, batch, 0 if sp.issparse(X) else n, X.dtype.itemsize, param_copies=26 if lbfgs else 6
+        )
+        memory.check(
+            f"{type(self).__name__}(hidden_layer_sizes={tuple(units[1:-1])}) on {n:,} samples x {units[0]:,} "
+            f"features ({units[-1]} outputs, batches of {batch:,})",
+            need,
+        )
 
     def _continued_network(self, hidden: list[int], n_in: int, n_out: int, incremental: bool) -> MLP:
         """The fitted network, to go on training it (``warm_start`` or ``partial_fit``) after ``set_params``.
