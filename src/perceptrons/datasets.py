@@ -239,11 +239,11 @@ def load_csv(
         raise ValueError(f"CSV file {str(path)!r} does not exist or is not a regular file.")
     size = max(path.stat().st_size, 1)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
+        with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
 
             def report() -> None:  # the bytes taken from the file so far: exact to a buffer, nothing per line
                 if progress is not None:
-                    progress("reading the CSV", min(fh.buffer.tell() / size, 1.0))
+                    progress("reading the CSV", min(raw.tell() / size, 1.0))
 
             X, y, classes = _parse(fh, label, delimiter, str(path), report)
             if progress is not None:
