@@ -17,7 +17,10 @@ Hostile neighbours, stated once:
   (or a loopback name), and a WebSocket's ``Origin`` must be that same host (no cross-site page,
   no ``null`` origin, no DNS rebinding). Refusals are logged, one line per burst.
 - Training and drawing run in worker threads, never on the event loop, one job per session at a
-  time: a heavy session shares the CPU with the others instead of freezing them.
+  time: a heavy session shares the CPU with the others instead of freezing them. An epoch is cut
+  into slices of about ``session.SLICE_S``, each a job queued behind the other sessions' jobs, so
+  the workers take turns between sessions within an epoch (a session's frame waits for at most a
+  slice of each busy session, not for their whole epochs).
 - Sessions are limited per client address and in total; a session with no message from its page
   for ``IDLE_S`` seconds is closed (the page reconnects by itself when used again).
 - No exception ends a session's loop silently: it is reported to the page, which keeps being served.
@@ -127,8 +130,21 @@ class Connection:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker thread, after this session's previous job."""
         async with self.busy:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.registry.workers, functools.partial(fn, *args))
+            return await self._job(fn, *args)
+
+    async def _job(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.registry.workers, functools.partial(fn, *args))
+
+    async def epoch_frame(self, session: Session, with_gradcheck: bool = True) -> dict[str, Any]:
+        """One epoch, then its frame. The epoch goes to the workers in slices of about ``SLICE_S`` (each a
+        job of its own, queued behind the other sessions' jobs), so a worker takes turns between sessions
+        instead of training one big network for a whole epoch; the session's lock is held throughout, so
+        no change (a new rate, an edited weight) lands inside an epoch."""
+        async with self.busy:
+            while not await self._job(session.train_slice):
+                pass
+            return await self._job(session.frame, with_gradcheck)
 
     async def send(self, msg: dict[str, Any]) -> None:
         if self.ws.closed:
@@ -152,7 +168,7 @@ class Connection:
             t0 = time.perf_counter()
             session = self.session
             try:
-                frame = await self.run(self._play_step, session, self.frames % 5 == 0)
+                frame = await self.epoch_frame(session, self.frames % 5 == 0)
                 if session is self.session:  # not replaced by a new config meanwhile
                     await self.send(frame)
                     self.frames += 1
@@ -165,16 +181,6 @@ class Connection:
                 log.exception("playground: a frame failed")
                 await self.error(f"training paused: internal error while computing a frame ({type(exc).__name__}).")
             await asyncio.sleep(max(0.0, period - (time.perf_counter() - t0)))
-
-    @staticmethod
-    def _play_step(session: Session, with_gradcheck: bool) -> dict[str, Any]:
-        session.epoch()
-        return session.frame(with_gradcheck=with_gradcheck)
-
-    @staticmethod
-    def _step(session: Session) -> dict[str, Any]:
-        session.epoch()
-        return session.frame()
 
     async def handle(self, text: str) -> None:
         self.last_message = time.monotonic()
@@ -215,24 +221,24 @@ class Connection:
             self.playing = False
         elif kind == "step":
             self.playing = False
-            await self.send(await self.run(self._step, self.session))
+            await self.send(await self.epoch_frame(self.session))
         elif kind == "reset":
             await self.start(await self.run(Session, self.session.config))
-        elif kind == "lr":
+        elif kind == "lr":  # as a job of the session: between two epochs, never inside one
             try:
-                self.session.set_lr(msg.get("value"))
+                await self.run(self.session.set_lr, msg.get("value"))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(str(exc))
                 return
             if not self.playing:  # the page learns the recorded schedule from the next frame
-                await self.send(self.session.frame(with_gradcheck=False))
+                await self.send(await self.run(self.session.frame, False))
         elif kind == "edit":
             try:
-                self.session.set_weight(msg.get("layer"), msg.get("i"), msg.get("j"), msg.get("value"))
+                await self.run(self.session.set_weight, msg.get("layer"), msg.get("i"), msg.get("j"), msg.get("value"))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(str(exc))
                 return
-            await self.send(self.session.frame(with_gradcheck=False))
+            await self.send(await self.run(self.session.frame, False))
         elif kind == "save":
             data = base64.b64encode(await self.run(self.session.model_bytes)).decode()
             await self.send({"type": "model", "filename": "playground-model.npz", "data": data})
