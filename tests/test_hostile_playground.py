@@ -4,6 +4,7 @@ messages over any size limit get a JSON error before the socket closes; connecti
 
 import asyncio
 import json
+import socket
 import threading
 
 import numpy as np
@@ -114,3 +115,59 @@ def test_another_sessions_job_runs_inside_a_big_epoch(monkeypatch):
     assert len(a_slices) >= 3
     assert a_slices[0] < b_jobs[0] and b_jobs[-1] < a_slices[-1], log[:10]
     assert log[a_slices[-1]][2] == 1 and all(log[k][2] == 0 for k in a_slices[:-1])  # all one epoch of A
+
+
+# -- messages over aiohttp's hard limit -------------------------------------------------------------------
+def test_a_message_over_the_hard_limit_gets_an_error_before_the_close():
+    async def run(url):
+        async with ClientSession() as http:
+            ws = await http.ws_connect(url + "ws", max_msg_size=0)
+            await _reply(ws, "hello")
+            big = '{"type": "python", "pad": "' + "x" * (pg_server.HARD_MAX_MESSAGE + 10) + '"}'
+            sending = asyncio.create_task(ws.send_str(big))  # as a page sends: without waiting to read
+            m = await _reply(ws, "error")
+            assert m["type"] == "error" and f"over {pg_server.HARD_MAX_MESSAGE} bytes" in m["message"], m
+            msg = await ws.receive(timeout=30)
+            assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED) and ws.close_code == 1009
+            await asyncio.gather(sending, return_exceptions=True)
+
+    with BackgroundServer() as s:
+        asyncio.run(run(s.url))
+
+
+# -- floods of raw TCP connections --------------------------------------------------------------------------
+def _port(url):
+    return int(url.rsplit(":", 1)[1].rstrip("/"))
+
+
+def _get(port, sock=None):
+    """A plain HTTP GET / on a socket: the status line and the body's first line."""
+    sock = sock or socket.create_connection(("127.0.0.1", port), timeout=10)
+    with sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % port)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), body.decode(errors="replace").splitlines()[0]
+
+
+@pytest.mark.parametrize("limit", ["MAX_CONNECTIONS_PER_CLIENT", "MAX_CONNECTIONS"])
+def test_open_connections_are_capped_with_a_clear_refusal(monkeypatch, limit):
+    monkeypatch.setattr(pg_server, limit, 5)
+    with BackgroundServer() as s:
+        port = _port(s.url)
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(5)]  # a flood: no request
+        status, line = _get(port)  # the sixth, while five are open
+        assert status.startswith("HTTP/1.1 503") and "open connections" in line and "limit" in line, (status, line)
+        idle.pop().close()
+        deadline = 50
+        while deadline:  # the server counts the closed one out once it has seen the close
+            status, line = _get(port)
+            if status.startswith("HTTP/1.1 200"):
+                break
+            deadline -= 1
+            threading.Event().wait(0.05)
+        assert status.startswith("HTTP/1.1 200"), (status, line)
+        for sock in idle:
+            sock.close()
