@@ -18,7 +18,9 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from collections.abc import Sequence
+from typing import Any
 
 ENV = "PERCEPTRONS_MEMORY_LIMIT"
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20}
@@ -60,12 +62,18 @@ def _machine_bytes() -> tuple[int, str]:
     return limit, how
 
 
+_MACHINE: list[Any] = [-math.inf, None]  # (when read, (bytes, how)): read at most once a second
+
+
 def limit() -> tuple[int, str]:
     """The limit in bytes and where it comes from (for messages)."""
     text = os.environ.get(ENV)
     if text is not None and text.strip():
         return parse_size(text), f"{ENV}={text.strip()}"
-    return _machine_bytes()
+    now = time.monotonic()
+    if now - _MACHINE[0] > 1.0:  # many small networks and slices are checked: /proc is read once a second
+        _MACHINE[:] = [now, _machine_bytes()]
+    return _MACHINE[1]  # type: ignore[no-any-return]
 
 
 def fmt_bytes(n: float) -> str:
