@@ -243,3 +243,11 @@ def test_playground_config_over_the_limit_is_refused_and_the_session_goes_on(mon
     monkeypatch.setenv("PERCEPTRONS_MEMORY_LIMIT", "100kB")  # [2, 64 x 6, 2]: 21,122 parameters, 168.98 kB
     with BackgroundServer() as s:
         asyncio.run(run(s.url))
+
+
+def test_huge_feature_counts_are_refused_before_the_network_is_made(monkeypatch, no_big_allocation):
+    monkeypatch.setenv("PERCEPTRONS_MEMORY_LIMIT", "50MB")
+    Xwide = np.zeros((20, 10**5))  # 16 MB of data: the first layer would be 10^5 x 100 weights, six times over
+    # 8 bytes x (6 x ((1e5 + 1) 100 + 101 x 1) parameters + 2 x 20 x (1e5 + 101) activations + 20 x (1e5 + 1) rows)
+    with pytest.raises(MemoryError, match=r"on 20 samples x 100,000 features .* needs about 528\.04 MB"):
+        PerceptronClassifier(hidden_layer_sizes=(100,)).fit(Xwide, np.arange(20) % 2)
