@@ -315,7 +315,7 @@ class _BasePerceptron(BaseEstimator):
         )
         memory.check(
             f"{type(self).__name__}(hidden_layer_sizes={tuple(units[1:-1])}) on {n:,} samples x {units[0]:,} "
-            f"features ({units[-1]} outputs, batches of {batch:,})",
+            f"features ({units[-1]} output{'s' if units[-1] != 1 else ''}, batches of {batch:,})",
             need,
         )
 
