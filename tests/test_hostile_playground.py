@@ -4,7 +4,11 @@ messages over any size limit get a JSON error before the socket closes; connecti
 
 import asyncio
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -171,3 +175,46 @@ def test_open_connections_are_capped_with_a_clear_refusal(monkeypatch, limit):
         assert status.startswith("HTTP/1.1 200"), (status, line)
         for sock in idle:
             sock.close()
+
+
+# -- the command's server: signals close every socket ---------------------------------------------------------
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_the_playground_command_closes_its_sockets_on_a_signal(sig):
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "src"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perceptrons", "playground", "--port", str(port), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert "playground at" in proc.stdout.readline()
+
+        async def run():
+            async with ClientSession() as http:
+                for _ in range(100):  # listening a moment after the line is printed
+                    try:
+                        ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws")
+                        break
+                    except OSError:
+                        await asyncio.sleep(0.05)
+                await _reply(ws, "hello")
+                await ws.send_str('{"type": "config", "config": {}}')
+                await ws.send_str('{"type": "play"}')
+                await _reply(ws, "frame")
+                proc.send_signal(sig)
+                while (msg := await ws.receive(timeout=20)).type == WSMsgType.TEXT:
+                    pass
+                assert msg.type == WSMsgType.CLOSE and msg.data == 1001
+
+        asyncio.run(run())
+        assert proc.wait(timeout=20) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
