@@ -207,9 +207,10 @@ def _cli(*args, env=None):
             r"sizes \[2, 3000, 3000, 2\] \(9,018,002 parameters\) needs about 360.72 MB",
         ),
         (["gradcheck", "--hidden", "3000,3000"], r"9,018,002 parameters"),
+        # 2e6 steps x (3 history numbers + 10 drawn indices) x 8 bytes, plus [2, 16, 2]'s working set on 224 rows
         (
             ["train", "--steps", "2000000", "--batch-size", "10"],
-            r"--steps 2000000 at --batch-size 10 needs about 288.00 MB",
+            r"2,000,000 steps of batch_size 10 on 224 rows needs about 208.01 MB",
         ),
         (["train", "--n", "10000000"], r"n=10,000,000 points needs about 1.00 GB"),
     ],
@@ -219,6 +220,12 @@ def test_cli_refuses_over_the_limit_in_one_line(args, words):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and re.search(words, lines[0]) and "PERCEPTRONS_MEMORY_LIMIT" in lines[0], proc.stderr
+
+
+def test_a_batch_larger_than_the_data_is_not_counted_as_asked():
+    """The trainer takes at most every row in a batch: 20 steps of a 10^12 batch are 20 steps of the data."""
+    proc = _cli("train", "--steps", "20", "--batch-size", str(10**12), env={"PERCEPTRONS_MEMORY_LIMIT": "100MB"})
+    assert proc.returncode == 0 and "test accuracy" in proc.stdout, proc.stderr
 
 
 def test_playground_config_over_the_limit_is_refused_and_the_session_goes_on(monkeypatch):

@@ -130,8 +130,6 @@ def _network(args: argparse.Namespace, n_in: int, n_classes: int) -> MLP:
 def _check_train_args(args: argparse.Namespace) -> None:
     if args.steps and args.epochs is not None:
         raise ValueError("--steps and --epochs both say how long to train; give one of them.")
-    if args.steps:
-        memory.check(f"--steps {args.steps} at --batch-size {args.batch_size}", args.steps * (8 * args.batch_size + 64))
     for option, path in (("--save", args.save), ("--plot", args.plot)):
         if path:  # checked now, not after the training
             try:
