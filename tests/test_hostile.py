@@ -502,22 +502,22 @@ def test_size_limit_counts_bytes_not_characters(server):
 
 
 def test_one_session_training_does_not_block_another(server, monkeypatch):
-    """While one session's epoch runs (held open here), another session is still served."""
+    """While one session's training job runs (held open here), another session is still served."""
     import threading
 
     from perceptrons.playground import session as pg_session
 
     release = threading.Event()
     started = threading.Event()
-    real = pg_session.Session.epoch
+    real = pg_session.Session.train_slice
 
-    def held_epoch(self):
+    def held_slice(self, *args):
         if self.config["init_seed"] == 7:
             started.set()
             assert release.wait(30)
-        return real(self)
+        return real(self, *args)
 
-    monkeypatch.setattr(pg_session.Session, "epoch", held_epoch)
+    monkeypatch.setattr(pg_session.Session, "train_slice", held_slice)
 
     async def run():
         async with ClientSession() as http:

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from .core import MLP, gradcheck, train
+from .core import MLP, gradcheck, memory, train
 from .core.activations import ACTIVATIONS
 from .datasets import DATASETS, load_csv, make, train_test_split
 from .estimator import PerceptronClassifier
@@ -130,33 +130,16 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
     return X, y, int(y.max()) + 1
 
 
-def _check_memory(what: str, nbytes: float) -> None:
-    """Refuse before allocating what cannot fit: half of this machine's memory at most."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 16 * 2**30
-    if nbytes > total / 2:
-        raise ValueError(
-            f"{what} needs about {nbytes / 1e9:.1f} GB of memory, more than half of this machine's "
-            f"{total / 1e9:.1f} GB; choose smaller values."
-        )
-
-
 def _network(args: argparse.Namespace, n_in: int, n_classes: int) -> MLP:
     sizes = [n_in, *args.hidden, n_classes]
-    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
-    _check_memory(f"a network of sizes {sizes} ({n_params:,} parameters)", 5 * 8 * n_params)  # + grads, optimiser
+    n_params = memory.n_params(sizes)  # checked before allocating (the limit: PERCEPTRONS_MEMORY_LIMIT)
+    memory.check(f"a network of sizes {sizes} ({n_params:,} parameters)", 5 * 8 * n_params)  # + grads, optimiser
     return MLP(sizes, activation=args.activation, init=args.init, seed=args.seed)
 
 
 def _check_train_args(args: argparse.Namespace) -> None:
     if args.steps and args.epochs is not None:
         raise ValueError("--steps and --epochs both say how long to train; give one of them.")
-    if args.steps:
-        _check_memory(
-            f"--steps {args.steps} at --batch-size {args.batch_size}", args.steps * (8 * args.batch_size + 64)
-        )
     for option, path in (("--save", args.save), ("--plot", args.plot)):
         if path:  # checked now, not after the training
             try:

@@ -10,15 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .core import memory
 from .core.validation import as_generator, check_positive
 
 Array = NDArray[Any]
@@ -154,6 +156,9 @@ def make(
         raise ValueError(f"unknown data set {name!r}; choose one of {sorted(DATASETS)} or load a CSV.")
     if noise is not None:
         kw["noise"] = noise
+    check_positive("n", n, integer=True)
+    # about 100 bytes a point: two float64 coordinates in the generator's few temporaries, the shuffled copy, y
+    memory.check(f"the data set {name!r} of n={n:,} points", 100 * int(n))
     return DATASETS[name](n=n, seed=seed, **kw)  # type: ignore[operator]
 
 
@@ -234,11 +239,16 @@ def load_csv(
         raise ValueError(f"CSV file {str(path)!r} does not exist or is not a regular file.")
     size = max(path.stat().st_size, 1)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            lines: Iterable[str] = fh
+        with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
+
+            def report() -> None:  # the bytes taken from the file so far: exact to a buffer, nothing per line
+                if progress is not None:
+                    progress("reading the CSV", min(raw.tell() / size, 1.0))
+
+            X, y, classes = _parse(fh, label, delimiter, str(path), report)
             if progress is not None:
-                lines = _reporting(fh, size, progress)
-            return _parse(lines, label, delimiter, str(path))
+                progress("reading the CSV", 1.0)
+            return X, y, classes
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a UTF-8 text file; save the data as CSV (UTF-8) first.") from None
 
@@ -248,16 +258,6 @@ def parse_csv(
 ) -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
     """:func:`load_csv` for text already in memory (the playground's uploads); ``name`` is used in errors."""
     return _parse(io.StringIO(text.removeprefix("\ufeff"), newline=""), label, delimiter, name)
-
-
-def _reporting(lines: Iterable[str], size: int, progress: Callable[[str, float], None]) -> Iterator[str]:
-    done = 0
-    for k, line in enumerate(lines):
-        done += len(line)
-        if k % 65536 == 0:
-            progress("reading the CSV", min(done / size, 1.0))  # characters of bytes: close enough for a bar
-        yield line
-    progress("reading the CSV", 1.0)
 
 
 def _sniff(header_line: str, name: str) -> str:
@@ -272,8 +272,15 @@ def _sniff(header_line: str, name: str) -> str:
 
 
 def _parse(
-    lines: Iterable[str], label: str | int, delimiter: str | None, name: str
+    lines: Iterable[str],
+    label: str | int,
+    delimiter: str | None,
+    name: str,
+    report: Callable[[], None] | None = None,
 ) -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
+    """Python's csv parser reads the rows, a chunk at a time (``islice``: no Python code per row); each chunk
+    is converted column by column in C loops. Line numbers, blank rows and bad cells are worked out only for
+    a chunk that has one (see :func:`_convert`)."""
     it = iter(lines)
     skipped = 0  # blank lines before the header, for the line numbers of errors
     for first in it:
@@ -299,29 +306,19 @@ def _parse(
                 else ""
             )
             raise ValueError(f"{name}: expected at least two columns (features and a label), the header has 1{extra}.")
-        li = _label_index(header, label, name)
-        feats = [j for j in range(width) if j != li]
-        X_parts: list[Array] = []
-        label_parts: list[NDArray[np.intp]] = []
-        seen: dict[str, int] = {}  # label -> code of first appearance
-        chunk: list[list[str]] = []
-        lines_of: list[int] = []
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            chunk.append(row)
-            lines_of.append(reader.line_num + skipped)
-            if len(chunk) * width >= _CHUNK_CELLS:
-                _convert(chunk, lines_of, header, feats, li, sep, name, X_parts, label_parts, seen)
-                chunk, lines_of = [], []
-        _convert(chunk, lines_of, header, feats, li, sep, name, X_parts, label_parts, seen)
+        table = _Table(header, _label_index(header, label, name), sep, name)
+        per_chunk = max(1, _CHUNK_CELLS // width)
+        while True:
+            first_line = reader.line_num + skipped + 1  # the line the chunk's first row starts on
+            chunk = list(itertools.islice(reader, per_chunk))
+            if not chunk:
+                break
+            table.add(chunk, first_line)
+            if report is not None:
+                report()
     except csv.Error as exc:
-        raise ValueError(f"{name}, line {reader.line_num}: not a readable CSV file ({exc}).") from None
-    if not X_parts:
-        raise ValueError(f"{name}: expected a header row and at least one data row, found only the header.")
-    X = np.concatenate(X_parts)
-    classes, y = _classes(list(seen), np.concatenate(label_parts))
-    return X, y, classes
+        raise ValueError(f"{name}, line {reader.line_num + skipped}: not a readable CSV file ({exc}).") from None
+    return table.result()
 
 
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -338,61 +335,104 @@ def _label_index(header: list[str], label: str | int, name: str) -> int:
     return int(label) % width
 
 
-def _convert(
-    rows: list[list[str]],
-    lines_of: list[int],
-    header: list[str],
-    feats: list[int],
-    li: int,
-    sep: str,
-    name: str,
-    X_parts: list[Array],
-    label_parts: list[NDArray[np.intp]],
-    seen: dict[str, int],
-) -> None:
-    """One chunk of rows -> a float block of X and an array of label strings (C loops, no per-cell Python)."""
-    if not rows:
-        return
-    width = len(header)
-    if any(len(r) != width for r in rows):
-        k = next(k for k, r in enumerate(rows) if len(r) != width)
-        raise ValueError(
-            f"{name}, line {lines_of[k]}: expected {width} cells like the header, found {len(rows[k])} (a ragged row)."
-        )
-    X = np.empty((len(rows), len(feats)))
-    for c, j in enumerate(feats):
+class _Table:
+    """The rows read so far: float blocks of X and label codes in order of first appearance (8 bytes a row,
+    whatever the labels' length)."""
+
+    def __init__(self, header: list[str], li: int, sep: str, name: str) -> None:
+        self.header, self.li, self.sep, self.name = header, li, sep, name
+        self.feats = [j for j in range(len(header)) if j != li]
+        self.X_parts: list[Array] = []
+        self.label_parts: list[NDArray[np.intp]] = []
+        self.seen: dict[str, int] = {}  # label -> code of first appearance
+
+    def add(self, rows: list[list[str]], first_line: int) -> None:
+        """Convert one chunk. The fast path has no Python code per cell or row; any irregularity (a blank or
+        ragged row, a cell that is not a finite number, a missing label) sends the chunk to the careful path,
+        which drops blank rows and names the line of the first bad cell."""
+        fast = self._convert(rows) if set(map(len, rows)) == {len(self.header)} else None
+        if fast is None:
+            kept, lines_of = _rows_and_lines(rows, first_line)
+            if not kept:
+                return
+            self._check(kept, lines_of)
+            fast = self._convert(kept)
+            if fast is None:  # _check raises for everything _convert refuses
+                raise RuntimeError(f"{self.name}: rows from line {first_line} could not be converted.")
+        X, labels = fast
+        distinct, inverse = np.unique(labels, return_inverse=True)
+        codes = np.array([self.seen.setdefault(v.strip(), len(self.seen)) for v in distinct.tolist()], dtype=np.intp)
+        self.X_parts.append(X)
+        self.label_parts.append(codes[inverse.reshape(-1)])
+
+    def _convert(self, rows: list[list[str]]) -> tuple[Array, NDArray[Any]] | None:
+        """(X block, raw labels) of well-formed rows, or None if a cell is not a finite number or a label is blank."""
+        X = np.empty((len(rows), len(self.feats)))
         try:
-            X[:, c] = np.fromiter(map(float, map(operator.itemgetter(j), rows)), np.float64, len(rows))
+            for c, j in enumerate(self.feats):
+                X[:, c] = np.fromiter(map(float, map(operator.itemgetter(j), rows)), np.float64, len(rows))
         except ValueError:
-            _bad_cell(rows, lines_of, header, j, sep, name)
-        if not np.isfinite(X[:, c]).all():
-            k = int(np.flatnonzero(~np.isfinite(X[:, c]))[0])
-            raise ValueError(
-                f"{name}, line {lines_of[k]}, column {j + 1} ({header[j]!r}): expected a finite number, "
-                f"found {rows[k][j].strip()!r}."
-            )
-    labels = np.array([r[li].strip() for r in rows], dtype=object)
-    if not all(labels):
-        k = int(np.flatnonzero(labels == "")[0])
-        raise ValueError(f"{name}, line {lines_of[k]}, column {li + 1} ({header[li]!r}): the label is missing.")
-    # labels as codes of first appearance: 8 bytes a row, whatever the labels' length
-    distinct, inverse = np.unique(labels, return_inverse=True)
-    codes = np.array([seen.setdefault(v, len(seen)) for v in distinct.tolist()], dtype=np.intp)
-    X_parts.append(X)
-    label_parts.append(codes[inverse])
+            return None
+        if not np.isfinite(X).all():
+            return None
+        labels = np.array(list(map(operator.itemgetter(self.li), rows)), dtype=object)
+        if not all(map(str.strip, labels.tolist())):
+            return None
+        return X, labels
+
+    def _check(self, rows: list[list[str]], lines_of: list[int]) -> None:
+        """Raise the error of the first bad row (its line, column and cell)."""
+        name, header, width = self.name, self.header, len(self.header)
+        for k, r in enumerate(rows):
+            if len(r) != width:
+                raise ValueError(
+                    f"{name}, line {lines_of[k]}: expected {width} cells like the header, found {len(r)} (a ragged row)."
+                )
+        for j in self.feats:
+            _bad_cell(rows, lines_of, header, j, self.sep, name)
+        for k, r in enumerate(rows):
+            if not r[self.li].strip():
+                raise ValueError(
+                    f"{name}, line {lines_of[k]}, column {self.li + 1} ({header[self.li]!r}): the label is missing."
+                )
+
+    def result(self) -> tuple[Array, NDArray[np.intp], NDArray[Any]]:
+        if not self.X_parts:
+            raise ValueError(f"{self.name}: expected a header row and at least one data row, found only the header.")
+        X = np.concatenate(self.X_parts)
+        classes, y = _classes(list(self.seen), np.concatenate(self.label_parts))
+        return X, y, classes
+
+
+def _rows_and_lines(rows: list[list[str]], first_line: int) -> tuple[list[list[str]], list[int]]:
+    """The rows that hold something and the line each starts on: a row spans one line plus each line break
+    inside its quoted cells (\\r\\n counted once, as the file's lines are split)."""
+    kept, lines_of, line = [], [], first_line
+    for r in rows:
+        if any(cell.strip() for cell in r):
+            kept.append(r)
+            lines_of.append(line)
+        line += 1 + sum(len(re.findall(r"\r\n|\r|\n", cell)) for cell in r)
+    return kept, lines_of
 
 
 def _bad_cell(rows: list[list[str]], lines_of: list[int], header: list[str], j: int, sep: str, name: str) -> None:
+    """Raise for the first cell of column ``j`` that is not a finite number."""
     for k, r in enumerate(rows):
         cell = r[j].strip()
         try:
-            float(cell)
+            value = float(cell)
         except ValueError:
             hint = " (a decimal comma? write decimals with a point)" if "," in cell else ""
             raise ValueError(
                 f"{name}, line {lines_of[k]}, column {j + 1} ({header[j]!r}): expected a number, "
                 f"found {cell[:40] or '<empty>'!r}{hint}."
             ) from None
+        if not math.isfinite(value):
+            raise ValueError(
+                f"{name}, line {lines_of[k]}, column {j + 1} ({header[j]!r}): expected a finite number, "
+                f"found {cell[:40]!r}."
+            )
 
 
 def _classes(seen: list[str], first_codes: NDArray[np.intp]) -> tuple[NDArray[Any], NDArray[np.intp]]:

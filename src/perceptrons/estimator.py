@@ -56,7 +56,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import io as model_files
-from .core import MLP, SGD, Adam, forward, loss_and_grads
+from .core import MLP, SGD, Adam, forward, loss_and_grads, memory
 from .core.fused import FusedBackprop
 from .core.heads import HEADS, log_softmax, sigmoid, softmax
 from .core.network import INITS, ParamViews, param_shapes
@@ -286,15 +286,11 @@ class _BasePerceptron(BaseEstimator):
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first)
         w = _sample_weight(sample_weight, X.shape[0])
+        self._check_memory(X, [X.shape[1], *hidden, Y.shape[1]])
         rng = self._random_state()
         if first:
             self._initialize([X.shape[1], *hidden, Y.shape[1]], X.dtype, rng)
-        net = self._network()
-        if net.sizes[0] != X.shape[1] or net.sizes[-1] != Y.shape[1]:
-            raise ValueError(
-                f"the network has {net.sizes[0]} inputs and {net.sizes[-1]} outputs, the data needs {X.shape[1]} "
-                f"and {Y.shape[1]}; fit without warm_start to start a new network."
-            )
+        net = self._network() if first else self._continued_network(hidden, X.shape[1], Y.shape[1], incremental)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(net, X, Y, w)
@@ -303,6 +299,60 @@ class _BasePerceptron(BaseEstimator):
         if not np.isfinite(net.flat_params).all():
             raise NonFiniteWeights(_NON_FINITE)
         return self
+
+    def _check_memory(self, X: Any, units: list[int]) -> None:
+        """Refuse a fit whose working set exceeds the memory limit (:mod:`perceptrons.core.memory`), before
+        allocating: the parameters (net, gradient, optimiser state, backup and best weights; L-BFGS's
+        history of 10 pairs), one batch's activations and the rows copied once."""
+        n = X.shape[0]
+        lbfgs = self.solver == "lbfgs"
+        if lbfgs:
+            batch = n
+        else:
+            batch = min(200 if isinstance(self.batch_size, str) else int(self.batch_size), n)
+        need = memory.training_bytes(
+            units, batch, 0 if sp.issparse(X) else n, X.dtype.itemsize, param_copies=26 if lbfgs else 6
+        )
+        memory.check(
+            f"{type(self).__name__}(hidden_layer_sizes={tuple(units[1:-1])}) on {n:,} samples x {units[0]:,} "
+            f"features ({units[-1]} output{'s' if units[-1] != 1 else ''}, batches of {batch:,})",
+            need,
+        )
+
+    def _continued_network(self, hidden: list[int], n_in: int, n_out: int, incremental: bool) -> MLP:
+        """The fitted network, to go on training it (``warm_start`` or ``partial_fit``) after ``set_params``.
+
+        As scikit-learn: the weights are reused where they still fit. A new ``activation`` keeps the weights
+        and trains with the new activation (scikit-learn reads ``activation`` at each pass). Anything that
+        changes the weights' shapes or the output layer (``hidden_layer_sizes``, the number of features or
+        of outputs, the regressor's ``loss``) cannot reuse them and is a ValueError that says how to start a
+        new network. scikit-learn refuses new features and classes alike; on new hidden sizes it goes on
+        training the old shapes (or fails inside its solver), and on a new loss it keeps the old output
+        layer: here a network of another shape or head than the parameters say is never trained.
+        """
+        net = self._network()
+        how = "partial_fit" if incremental else "warm_start=True"
+        fix = "fit without warm_start (set_params(warm_start=False)) or fit a new estimator to train a new network"
+        old_hidden = net.sizes[1:-1]
+        if old_hidden != hidden:
+            raise ValueError(
+                f"{how} cannot continue the fitted network: hidden_layer_sizes is {tuple(hidden)} now but the network "
+                f"was fitted with {tuple(old_hidden)}, so its weights have other shapes. Set hidden_layer_sizes back to "
+                f"{tuple(old_hidden)}, or {fix}."
+            )
+        out = self._out_activation()
+        if out != net.output:
+            raise ValueError(
+                f"{how} cannot continue the fitted network: its output layer is {net.output!r}, the parameters now "
+                f"ask for {out!r} (loss={getattr(self, 'loss', None)!r}). Set the parameters back, or {fix}."
+            )
+        if net.sizes[0] != n_in or net.sizes[-1] != n_out:
+            raise ValueError(
+                f"{how} cannot continue the fitted network: it has {net.sizes[0]} inputs and {net.sizes[-1]} outputs, "
+                f"the data needs {n_in} and {n_out}; {fix}."
+            )
+        net.activation = ACTIVATIONS[self.activation]  # scikit-learn trains on with the new activation
+        return net
 
     def _initialize(self, units: list[int], dtype: Any, rng: np.random.RandomState) -> None:
         self.n_iter_ = 0
@@ -783,7 +833,15 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+        fresh = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+        multilabel = type_of_target(y).startswith("multilabel")
+        if not fresh and multilabel != self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError(
+                f"{'partial_fit' if incremental else 'warm_start=True'} cannot continue the fitted network: it was "
+                f"fitted on {self._label_binarizer.y_type_} targets, `y` is {type_of_target(y)}; the output layer "
+                "differs. Fit without warm_start to train a new network."
+            )
+        if fresh:
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:

@@ -4,6 +4,7 @@ Modules, each importing only those above it in this list:
 
 - ``validation``  input checks shared by every entry point (what was expected, what arrived, how to fix it)
 - ``threads``     how many BLAS threads a call uses, chosen from the sizes of its products
+- ``memory``      the bytes a request needs, checked against a limit before anything is allocated
 - ``activations`` one record per activation: f, f' from the output, in-place forms
 - ``heads``       one record per output head (softmax, logistic, identity): loss, dL/dz, prediction rule
 - ``network``     ``MLP``, ``forward`` and the plain reference backward pass ``loss_and_grads``

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import io as model_files  # the file format: it imports nothing from the package
+from . import memory
 from .activations import ACTIVATIONS
 from .heads import HEADS, log_softmax, loss_and_dz
 from .threads import blas_threads_for
@@ -259,6 +260,8 @@ class MLP:
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise ValueError(f"dtype must be float64 or float32, got {self.dtype}.")
         shapes = param_shapes(self.sizes)
+        n = memory.n_params(self.sizes)
+        memory.check(f"MLP({self.sizes}) with {n:,} parameters", n * self.dtype.itemsize)  # before allocating
         self._theta = np.empty(sum(math.prod(s) for s in shapes.values()), dtype=self.dtype)
         self._params = ParamViews(self._theta, shapes)
         rng = as_generator(seed)

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from . import memory
 from .fused import FusedBackprop
 from .gradcheck import DEFAULT_H, check_h, numeric_grads_batched, roundoff_floor, step_errors
 from .heads import HEADS, weighted_mean
@@ -416,6 +417,24 @@ class _Trainer:
             self.checker.flush()
 
 
+def _check_memory(
+    net: MLP, n: int, dense_rows: int, batch_size: int, sampling: Any, steps: int | None, epochs: int | None
+) -> None:
+    """Refuse, before allocating, a run whose working set or records would not fit (see :mod:`.memory`):
+    the training working set (``dense_rows`` rows copied once: 0 for sparse X), the history (3 numbers
+    per step) and, sampling with replacement, every step's drawn indices."""
+    total = 0
+    if steps is not None:
+        total = int(check_positive("steps", steps, integer=True))
+    elif epochs is not None and isinstance(sampling, str):
+        total = int(check_positive("epochs", epochs, integer=True)) * math.ceil(n / batch_size)
+    per_step = 3 * 8 + (8 * batch_size if isinstance(sampling, str) and sampling == "replacement" else 0)
+    need = memory.training_bytes(net.sizes, batch_size, dense_rows, net.dtype.itemsize, param_copies=5)
+    need += total * per_step
+    what = f"training MLP({net.sizes}) for {total:,} steps of batch_size {batch_size} on {n:,} rows"
+    memory.check(what, need)
+
+
 def train(
     net: MLP,
     X: Any,
@@ -479,6 +498,7 @@ def train(
     check_positive("l1", l1, allow_zero=True)
     if gradcheck_every:
         check_h(gradcheck_h, "gradcheck_h")
+    _check_memory(net, n, 0 if sp.issparse(data.X) else n, batch_size, sampling, steps, epochs)
     if opt is None:
         opt = make_optimizer(optimizer, lr, momentum, nesterov)
     test = None

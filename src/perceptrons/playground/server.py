@@ -17,9 +17,16 @@ Hostile neighbours, stated once:
   (or a loopback name), and a WebSocket's ``Origin`` must be that same host (no cross-site page,
   no ``null`` origin, no DNS rebinding). Refusals are logged, one line per burst.
 - Training and drawing run in worker threads, never on the event loop, one job per session at a
-  time: a heavy session shares the CPU with the others instead of freezing them.
+  time: a heavy session shares the CPU with the others instead of freezing them. An epoch is cut
+  into slices of about ``session.SLICE_S``, each a job queued behind the other sessions' jobs, so
+  the workers take turns between sessions within an epoch (a session's frame waits for at most a
+  slice of each busy session, not for their whole epochs).
 - Sessions are limited per client address and in total; a session with no message from its page
-  for ``IDLE_S`` seconds is closed (the page reconnects by itself when used again).
+  for ``IDLE_S`` seconds is closed (the page reconnects by itself when used again). Below that, open
+  TCP connections are counted per address and in total before aiohttp sees them (:class:`Gate`): a
+  flood of idle sockets gets a 503 with the reason, and idle HTTP connections close after ``KEEPALIVE_S``.
+- A message over aiohttp's hard limit (``HARD_MAX_MESSAGE``) closes the socket, but only after an
+  ``error`` message that says why.
 - No exception ends a session's loop silently: it is reported to the page, which keeps being served.
 - On shutdown every socket is closed (code 1001), so pages learn at once that the server is gone.
 """
@@ -39,7 +46,7 @@ import time
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -48,7 +55,8 @@ from .session import LIMITS, ConfigError, Session, python_code
 
 STATIC = Path(__file__).parent / "static"
 MAX_MESSAGE = 1_500_000  # bytes (UTF-8) of one text message; larger ones get an error reply
-HARD_MAX_MESSAGE = 8_000_000  # beyond this aiohttp closes the socket (code 1009, with a reason)
+HARD_MAX_MESSAGE = 8_000_000  # beyond this aiohttp closes the socket (code 1009), after our error message
+OVERSIZE_GRACE_S = 1.0  # ... and after the rest of the oversized message has arrived (at most this long)
 FPS = 30
 MAX_SESSIONS = 64
 # Jobs (epochs, frames) run in this many worker threads: two, so that one session's long epoch never
@@ -57,6 +65,12 @@ MAX_SESSIONS = 64
 # two 16, with one 24 (but then one long epoch stalls every tab).
 WORKERS = 2
 MAX_PER_CLIENT = 24  # sessions of one client address: no single address can fill the server
+# Open TCP connections (pages, sockets, idle floods), counted before aiohttp sees them: per client address
+# and in all, well under the usual 1024 descriptors. A connection over either limit is answered 503 and closed.
+MAX_CONNECTIONS_PER_CLIENT = 64
+MAX_CONNECTIONS = 512
+REFUSED_LINGER_S = 2.0  # a refused connection is closed by then at the latest
+KEEPALIVE_S = 30.0  # an HTTP connection with no request for this long is closed (aiohttp's default is an hour)
 IDLE_S = 15 * 60.0  # a session without any message from its page for this long is closed
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 log = logging.getLogger("perceptrons.playground")
@@ -73,6 +87,7 @@ class Registry:
         # each session runs one job at a time; WORKERS threads take the jobs of all sessions in turn
         self.workers = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="playground")
         self.refusals = Throttle()
+        self.gate = Gate(self.refusals)
 
 
 REGISTRY = web.AppKey("registry", Registry)
@@ -94,6 +109,101 @@ class Throttle:
         extra = f" ({self.dropped.pop(key)} more like it since the last report)" if self.dropped.get(key) else ""
         self.last[key] = now
         log.warning("%s%s", message, extra)
+
+
+class Gate:
+    """Open TCP connections per client address and in all; admits a new one only under both limits."""
+
+    def __init__(self, throttle: Throttle) -> None:
+        self.throttle = throttle
+        self.open: dict[str, int] = {}
+        self.total = 0
+
+    def admit(self, client: str) -> str | None:
+        """Count the connection in and return None, or say why it is refused."""
+        if self.total >= MAX_CONNECTIONS:
+            reason = f"the server has {MAX_CONNECTIONS} open connections, its limit"
+        elif self.open.get(client, 0) >= MAX_CONNECTIONS_PER_CLIENT:
+            reason = f"this address has {MAX_CONNECTIONS_PER_CLIENT} open connections, the limit per address"
+        else:
+            self.open[client] = self.open.get(client, 0) + 1
+            self.total += 1
+            return None
+        self.throttle.warn("connections", f"playground: refused a connection from {client}: {reason}")
+        return reason
+
+    def release(self, client: str) -> None:
+        self.total -= 1
+        self.open[client] -= 1
+        if not self.open[client]:
+            del self.open[client]
+
+
+class _Gated(asyncio.Protocol):
+    """One TCP connection: counted by the gate before aiohttp's handler sees it, then every event passed on
+    to that handler. Over a limit, the client gets a short HTTP 503 saying why, and the socket is closed."""
+
+    def __init__(self, server: web.Server, gate: Gate) -> None:
+        self.server, self.gate = server, gate
+        self.inner: Any = None
+        self.client = "?"
+        self.linger: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        self.client = str(peer[0]) if peer else "?"
+        reason = self.gate.admit(self.client)
+        if reason is not None:
+            body = f"refused: {reason}; close some connections (tabs) and retry.\n".encode()
+            head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            head += f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+            stream = cast(asyncio.Transport, transport)
+            stream.write(head.encode() + body)
+            if stream.can_write_eof():
+                stream.write_eof()
+            # closed when the client has read the reply and closed its side, or after REFUSED_LINGER_S: closing
+            # at once, with the client's request unread, would reset the connection and lose the reply
+            self.linger = asyncio.get_running_loop().call_later(REFUSED_LINGER_S, stream.close)
+            return
+        self.inner = self.server()
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.inner is not None:
+            self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received() if self.inner is not None else None  # refused: None closes it
+
+    def pause_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.linger is not None:
+            self.linger.cancel()
+        if self.inner is not None:
+            self.gate.release(self.client)
+            self.inner.connection_lost(exc)
+
+
+class GatedSite(web.TCPSite):
+    """aiohttp's TCP site with every connection passing the registry's :class:`Gate` first."""
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        if server is None:
+            raise RuntimeError("call runner.setup() before starting the site")
+        gate = self._runner.app[REGISTRY].gate  # type: ignore[attr-defined]
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _Gated(server, gate), self._host, self._port, backlog=self._backlog
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 
 
 def _finite(obj: Any) -> Any:
@@ -127,8 +237,21 @@ class Connection:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker thread, after this session's previous job."""
         async with self.busy:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.registry.workers, functools.partial(fn, *args))
+            return await self._job(fn, *args)
+
+    async def _job(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.registry.workers, functools.partial(fn, *args))
+
+    async def epoch_frame(self, session: Session, with_gradcheck: bool = True) -> dict[str, Any]:
+        """One epoch, then its frame. The epoch goes to the workers in slices of about ``SLICE_S`` (each a
+        job of its own, queued behind the other sessions' jobs), so a worker takes turns between sessions
+        instead of training one big network for a whole epoch; the session's lock is held throughout, so
+        no change (a new rate, an edited weight) lands inside an epoch."""
+        async with self.busy:
+            while not await self._job(session.train_slice):
+                pass
+            return await self._job(session.frame, with_gradcheck)
 
     async def send(self, msg: dict[str, Any]) -> None:
         if self.ws.closed:
@@ -152,7 +275,7 @@ class Connection:
             t0 = time.perf_counter()
             session = self.session
             try:
-                frame = await self.run(self._play_step, session, self.frames % 5 == 0)
+                frame = await self.epoch_frame(session, self.frames % 5 == 0)
                 if session is self.session:  # not replaced by a new config meanwhile
                     await self.send(frame)
                     self.frames += 1
@@ -165,16 +288,6 @@ class Connection:
                 log.exception("playground: a frame failed")
                 await self.error(f"training paused: internal error while computing a frame ({type(exc).__name__}).")
             await asyncio.sleep(max(0.0, period - (time.perf_counter() - t0)))
-
-    @staticmethod
-    def _play_step(session: Session, with_gradcheck: bool) -> dict[str, Any]:
-        session.epoch()
-        return session.frame(with_gradcheck=with_gradcheck)
-
-    @staticmethod
-    def _step(session: Session) -> dict[str, Any]:
-        session.epoch()
-        return session.frame()
 
     async def handle(self, text: str) -> None:
         self.last_message = time.monotonic()
@@ -215,24 +328,24 @@ class Connection:
             self.playing = False
         elif kind == "step":
             self.playing = False
-            await self.send(await self.run(self._step, self.session))
+            await self.send(await self.epoch_frame(self.session))
         elif kind == "reset":
             await self.start(await self.run(Session, self.session.config))
-        elif kind == "lr":
+        elif kind == "lr":  # as a job of the session: between two epochs, never inside one
             try:
-                self.session.set_lr(msg.get("value"))
+                await self.run(self.session.set_lr, msg.get("value"))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(str(exc))
                 return
             if not self.playing:  # the page learns the recorded schedule from the next frame
-                await self.send(self.session.frame(with_gradcheck=False))
+                await self.send(await self.run(self.session.frame, False))
         elif kind == "edit":
             try:
-                self.session.set_weight(msg.get("layer"), msg.get("i"), msg.get("j"), msg.get("value"))
+                await self.run(self.session.set_weight, msg.get("layer"), msg.get("i"), msg.get("j"), msg.get("value"))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(str(exc))
                 return
-            await self.send(self.session.frame(with_gradcheck=False))
+            await self.send(await self.run(self.session.frame, False))
         elif kind == "save":
             data = base64.b64encode(await self.run(self.session.model_bytes)).decode()
             await self.send({"type": "model", "filename": "playground-model.npz", "data": data})
@@ -302,6 +415,26 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Any]) -> 
 
 
 # -- the socket -----------------------------------------------------------------------------
+class _Socket(web.WebSocketResponse):
+    """aiohttp closes a socket on its own (code 1009) when a message is over ``max_msg_size``, before any
+    handler sees it; this socket first tells the page why, in an ``error`` message like every other refusal."""
+
+    async def close(self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True) -> bool:
+        if code == WSCloseCode.MESSAGE_TOO_BIG and not self.closed:
+            error = (
+                f"a message over {HARD_MAX_MESSAGE} bytes closes the connection (messages are limited to "
+                f"{MAX_MESSAGE} bytes); send less data, then reconnect."
+            )
+            try:
+                await self.send_str(json.dumps({"type": "error", "message": error}))
+            except (ConnectionError, RuntimeError):  # the page is gone already: nothing to tell
+                pass
+            # the rest of the message is still arriving (and discarded as it comes): closing now would leave it
+            # unread, and the kernel would reset the connection, losing the error on its way to the page
+            await asyncio.sleep(OVERSIZE_GRACE_S)
+        return await super().close(code=code, message=message, drain=drain)
+
+
 async def _refuse_ws(request: web.Request, ws: web.WebSocketResponse, message: str) -> web.WebSocketResponse:
     await ws.prepare(request)
     await ws.send_str(json.dumps({"type": "error", "message": message}))
@@ -311,7 +444,7 @@ async def _refuse_ws(request: web.Request, ws: web.WebSocketResponse, message: s
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     registry = request.app[REGISTRY]
-    ws = web.WebSocketResponse(max_msg_size=HARD_MAX_MESSAGE, heartbeat=30)
+    ws = _Socket(max_msg_size=HARD_MAX_MESSAGE, heartbeat=30)
     client = request.remote or "?"
     if len(registry.conns) >= MAX_SESSIONS:
         return await _refuse_ws(request, ws, "the server is full; try again later.")
@@ -428,8 +561,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) 
         threading.Timer(0.5, lambda: webbrowser.open(url)).start()
     app = make_app(host)
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     _quiet_accept_errors(loop, app[REGISTRY].refusals)
-    web.run_app(app, host=host, port=port, print=None, loop=loop, shutdown_timeout=2.0)
+    runner = web.AppRunner(app, handle_signals=True, shutdown_timeout=2.0, keepalive_timeout=KEEPALIVE_S)
+    loop.run_until_complete(runner.setup())
+    try:
+        loop.run_until_complete(GatedSite(runner, host, port).start())
+        loop.run_forever()
+    except (web.GracefulExit, KeyboardInterrupt):  # Ctrl-C or SIGTERM
+        pass
+    finally:
+        loop.run_until_complete(runner.cleanup())  # closes every socket (code 1001)
+        loop.close()
 
 
 class BackgroundServer:
@@ -445,11 +588,11 @@ class BackgroundServer:
         asyncio.set_event_loop(self.loop)
         app = make_app()
         _quiet_accept_errors(self.loop, app[REGISTRY].refusals)
-        runner = web.AppRunner(app, shutdown_timeout=2.0)
+        runner = web.AppRunner(app, shutdown_timeout=2.0, keepalive_timeout=KEEPALIVE_S)
         self.loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = GatedSite(runner, "127.0.0.1", 0)
         self.loop.run_until_complete(site.start())
-        port = runner.addresses[0][1]
+        port = site.port
         self.url = f"http://127.0.0.1:{port}/"
         self.runner = runner
         self.ready.set()

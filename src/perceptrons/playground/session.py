@@ -17,6 +17,7 @@ import functools
 import math
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -95,6 +96,7 @@ GRADCHECK_MAX_PARAMS = 3000  # central differences cost two forward passes per p
 STUCK_EPOCHS = 100
 GRAD_RES = 8  # the gradient maps: mean backpropagated signal of the training points in each cell
 MIN_SPLIT = 10  # drawn data sets smaller than this are not split: every point trains
+SLICE_S = 0.005  # an epoch is trained in slices of about this long, so that workers take turns between sessions
 
 
 @functools.cache
@@ -339,6 +341,9 @@ class Session:
         )
         self.steps = 0
         self.epochs = 0
+        self._epoch_perm: np.ndarray | None = None  # the current epoch's sample order, while it is in slices
+        self._epoch_pos = 0  # batches of it done
+        self._slice_steps = 1  # batches in the next slice (adapted to SLICE_S)
         self.diverged: str | None = None
         self.warning: str | None = None
         self.curve: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
@@ -386,6 +391,8 @@ class Session:
     def _record(self, ev: dict[str, Any]) -> None:
         """Apply a change made now, and rewrite the schedule's future: changes recorded after this
         epoch (a reset run being replayed) are dropped, since the run now differs from there."""
+        if self._epoch_perm is not None:  # a change is recorded at an epoch's boundary, where a replay applies it
+            raise ConfigError("an epoch is being trained; change the run once it is complete.")
         sched = [e for e in self.config["schedule"] if e["epoch"] <= self.epochs]
         if len(sched) >= LIMITS["schedule"]:
             raise ConfigError(f"this run already has {LIMITS['schedule']} recorded changes; reset it to change more.")
@@ -412,30 +419,56 @@ class Session:
     # -- training ---------------------------------------------------------------------------------
     def epoch(self) -> None:
         """One pass over the training set in mini-batches (the playground's "step")."""
+        while not self.train_slice(math.inf):
+            pass
+
+    def train_slice(self, seconds: float = SLICE_S) -> bool:
+        """Train on for about ``seconds`` (at least one batch) and say whether the epoch is complete.
+
+        An epoch is cut into slices so that a worker thread can switch to other sessions between them: one
+        session's big network never holds a worker for a whole epoch. The epoch is the same, bit for bit,
+        however it is sliced: its permutation is drawn from the order generator when it starts (as
+        ``train(sampling="epochs")`` draws it), and the slices train on consecutive batches of it. The
+        slice's length in batches follows the time the last slice took.
+        """
         if self.diverged:
-            return
+            self._epoch_perm = None
+            return True
         cfg = self.config
-        rate = cfg["reg_rate"]
+        batch, n = min(cfg["batch"], len(self.ttr)), len(self.ttr)
+        per_epoch = math.ceil(n / batch)
+        if self._epoch_perm is None:
+            self._epoch_perm, self._epoch_pos = self.order.permutation(n), 0
+        left = per_epoch - self._epoch_pos
+        steps = left if math.isinf(seconds) else min(self._slice_steps, left)
+        lo = self._epoch_pos * batch
+        t0 = time.perf_counter()
         try:
             h = train(
                 self.net,
                 self.Xtr,
                 self.ttr,
                 opt=self.opt,
-                batch_size=cfg["batch"],
-                sampling="epochs",
-                epochs=1,
-                seed=self.order,
-                alpha=rate if cfg["reg"] == "l2" else 0.0,
-                l1=rate if cfg["reg"] == "l1" else 0.0,
+                batch_size=batch,
+                sampling=self._epoch_perm[lo : min(lo + steps * batch, n)],
+                alpha=cfg["reg_rate"] if cfg["reg"] == "l2" else 0.0,
+                l1=cfg["reg_rate"] if cfg["reg"] == "l1" else 0.0,
             )
             self.steps += h.steps
         except FloatingPointError as exc:
             hist = getattr(exc, "history", None)
             self.steps += hist.steps if hist is not None else 0
             self.diverged = f"Training diverged: {exc} Press reset, then lower the learning rate (now {self.opt.lr:g})."
+        elapsed = time.perf_counter() - t0
+        if math.isfinite(seconds):
+            self._slice_steps = max(1, min(per_epoch, int(steps * seconds / max(elapsed, 1e-6))))
+        self._epoch_pos += steps
+        if self._epoch_pos < per_epoch and not self.diverged:
+            return False
+        self._epoch_perm = None
         self.epochs += 1
         self._apply_schedule()
+        return True
 
     def _penalties(self) -> tuple[float, float]:
         rate, reg = self.config["reg_rate"], self.config["reg"]
