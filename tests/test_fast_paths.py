@@ -148,6 +148,20 @@ def test_backprop_fast_path_equals_loss_and_grads(sizes, activation, n, alpha, l
     np.testing.assert_allclose(g, np.concatenate([ref[k].ravel() for k in net.params]), rtol=1e-12, atol=1e-14)
 
 
+def test_penalties_set_after_construction_count():
+    """The estimators set ``alpha`` on an engine made without it: the penalty and its gradient still follow."""
+    rng = np.random.default_rng(3)
+    net = MLP([3, 5, 2], activation="tanh", init="normal", seed=1)
+    X, y = rng.standard_normal((9, 3)), rng.integers(0, 2, 9)
+    g = np.full_like(net.flat_params, np.nan)
+    bp = FusedBackprop(net.sizes, "tanh", "softmax", net.flat_params, g)
+    bp.alpha, bp.l1 = 0.3, 0.05
+    loss, _ = bp(bp.prepare(X), y)
+    ref_loss, ref = loss_and_grads(net.params, X, y, "tanh", "softmax", 0.3, 0.05)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(g, np.concatenate([ref[k].ravel() for k in net.params]), rtol=1e-12, atol=1e-14)
+
+
 def test_backprop_counts_ties_like_argmax():
     net = MLP([2, 3], init="normal", seed=0)
     net.params = {"W0": np.zeros((2, 3)), "b0": np.zeros(3)}  # every logit ties: argmax says class 0

@@ -76,7 +76,7 @@ class FusedBackprop:
             offset += size
         if offset != theta.size or grads.shape != theta.shape:
             raise ValueError(f"the flat buffers hold {theta.size} and {grads.size} numbers, the sizes need {offset}.")
-        self.W_scratch = [np.empty_like(W) for W in self.W] if (self.alpha or self.l1) else []
+        self.W_scratch = [np.empty_like(W) for W in self.W]  # for the penalty's gradient
         self._buffers_by_n: dict[int, _Buffers] = {}
 
     def prepare(self, X: Array) -> Array:
