@@ -251,7 +251,7 @@ class _GradcheckRecorder:
 
     def __init__(self, net: MLP, data: _Data, alpha: float, l1: float, h: float, hist: History) -> None:
         self.net, self.data, self.alpha, self.l1, self.h, self.hist = net, data, alpha, l1, h, hist
-        size = net.flat_params.size
+        size = net.n_params
         self.chunk = int(max(1, min(2048, (1 << 21) // (2 * size + 1))))
         self.theta = np.empty((self.chunk, size), dtype=net.dtype)
         self.grads = np.empty((self.chunk, size), dtype=net.dtype)
@@ -651,7 +651,8 @@ def train(
             net, data, opt, hist, alpha, l1, test, eval_every, on_step, checker_h, gradcheck_every
         )
         try:
-            device_trainer.run(schedule, per_epoch or math.ceil(n / batch_size))
+            with np.errstate(over="ignore", invalid="ignore"):  # for libraries computing with NumPy underneath
+                device_trainer.run(schedule, per_epoch or math.ceil(n / batch_size))
         finally:
             hist.time_s = time.perf_counter() - t0
         return hist
