@@ -583,7 +583,8 @@ class _BasePerceptron(BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.array_api_support = True
+        # no array_api_support tag: predictions follow array_api_dispatch, but the fitted attributes
+        # (coefs_, ...) stay NumPy, which scikit-learn's check_array_api_input rightly asks of that tag
         return tags
 
     # -- files ------------------------------------------------------------------------------------
