@@ -13,6 +13,7 @@ import sklearn
 
 import perceptrons
 from perceptrons import MLP, PerceptronClassifier, PerceptronRegressor, gradcheck, train
+from perceptrons.core.portable import PortableBackprop, _OutOps
 from perceptrons.core.training import TrainingDiverged
 
 torch = pytest.importorskip("torch")
@@ -266,3 +267,23 @@ def test_estimators_follow_array_api_dispatch(xp):
         np.testing.assert_array_equal(host(fitted.predict(Xd)), clf.predict(X))
     # without dispatch, scikit-learn's convention is NumPy out
     assert isinstance(clf.predict_proba(X), np.ndarray)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("output", ["softmax", "logistic"])
+def test_out_ops_through_numpy_signatures(activation, output):
+    """The ``out=`` operations written for CuPy use NumPy's signatures, so NumPy runs them here (CuPy
+    itself needs a GPU): the engine with them gives the reference loss and gradient."""
+    X, y, w = problem(output, n=33)
+    net = MLP([3, 7, 5, 2], activation=activation, output=output, seed=2)
+    theta = net.flat_params.copy()
+    grads = np.zeros_like(theta)
+    engine = PortableBackprop(net.sizes, activation, output, theta, grads, alpha=0.01)
+    engine.ops = _OutOps(engine.xp, engine.act, np)
+    for weights in (None, w):
+        loss, n_correct = engine(X, y, weights)
+        loss_ref, grads_ref = net.loss_and_grads(X, y, alpha=0.01, sample_weight=weights)
+        assert abs(float(loss) - loss_ref) < TOL
+        flat_ref = np.concatenate([grads_ref[k].ravel() for k in net.params])
+        np.testing.assert_allclose(grads, flat_ref, atol=TOL)
+        assert int(n_correct) == round(net.accuracy(X, y) * X.shape[0])
