@@ -23,8 +23,9 @@ import scipy.sparse as sp
 
 from .validation import check_labels, check_sample_weight, check_targets, check_X
 
-#: NumPy's namespace in the standard's spelling (``astype``, ``concat``, ... on NumPy >= 1.24 alike)
-NUMPY = np_xp
+#: NumPy's namespace in the standard's spelling: NumPy itself from 2.1 on (whose main namespace is the
+#: standard's, without a wrapper's call overhead on the per-sample paths), array-api-compat's before
+NUMPY: Any = np if tuple(int(v) for v in np.__version__.split(".")[:2]) >= (2, 1) else np_xp
 
 
 def is_numpy(x: Any) -> bool:
@@ -34,15 +35,15 @@ def is_numpy(x: Any) -> bool:
 
 def namespace_of(*arrays: Any) -> Any:
     """The Array API namespace of ``arrays`` (NumPy's for NumPy arrays; ``None`` entries are skipped)."""
-    present = [a for a in arrays if a is not None]
-    if all(type(a) is np.ndarray for a in present):
-        return NUMPY  # the common case, without array_namespace's inspection
-    return aac.array_namespace(*present)
+    for a in arrays:
+        if a is not None and type(a) is not np.ndarray:
+            return aac.array_namespace(*(a for a in arrays if a is not None))
+    return NUMPY  # the common case, without array_namespace's inspection
 
 
 def namespace(xp: Any) -> Any:
     """The compatible namespace of the library module ``xp`` (``numpy``, ``torch``, ``cupy``, ``array_api_strict``)."""
-    if xp is np or xp is NUMPY or aac.is_numpy_namespace(xp):
+    if xp is np or xp is np_xp or aac.is_numpy_namespace(xp):
         return NUMPY
     if not hasattr(xp, "asarray") or not hasattr(xp, "empty"):
         raise TypeError(
@@ -53,7 +54,7 @@ def namespace(xp: Any) -> Any:
 
 def device_of(x: Any) -> Any:
     """The device of array ``x`` (``"cpu"`` for NumPy)."""
-    return aac.device(x)
+    return "cpu" if type(x) is np.ndarray else aac.device(x)
 
 
 def to_numpy(x: Any) -> np.ndarray:

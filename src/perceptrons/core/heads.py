@@ -49,25 +49,39 @@ from .devices import NUMPY, device_of, namespace_of
 Array = NDArray[Any]
 
 
+def _max_last(z: Array) -> Array:
+    """The maximum over the last axis, kept as an axis of length 1 (NumPy's method form: on the per-sample
+    paths its call costs a microsecond less than the function form, which other libraries need)."""
+    if type(z) is np.ndarray:
+        return z.max(axis=-1, keepdims=True)
+    return namespace_of(z).max(z, axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def _sum_last(z: Array, keepdims: bool = True) -> Array:
+    """The sum over the last axis (NumPy's method form, as in :func:`_max_last`)."""
+    if type(z) is np.ndarray:
+        return z.sum(axis=-1, keepdims=keepdims)
+    return namespace_of(z).sum(z, axis=-1, keepdims=keepdims)  # type: ignore[no-any-return]
+
+
 def logsumexp(z: Array) -> Array:
     """``log sum_k exp(z_k)`` over the last axis of ``z`` (..., K) -> (...,), with the maximum taken out first."""
     xp = namespace_of(z)
-    m = xp.max(z, axis=-1, keepdims=True)
-    return (m + xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True)))[..., 0]  # type: ignore[no-any-return]
+    m = _max_last(z)
+    return (m + xp.log(_sum_last(xp.exp(z - m))))[..., 0]  # type: ignore[no-any-return]
 
 
 def log_softmax(z: Array) -> Array:
     """Log-softmax over the last axis of ``z`` (..., K); finite for any finite logits."""
     xp = namespace_of(z)
-    shifted = z - xp.max(z, axis=-1, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))  # type: ignore[no-any-return]
+    shifted = z - _max_last(z)
+    return shifted - xp.log(_sum_last(xp.exp(shifted)))  # type: ignore[no-any-return]
 
 
 def softmax(z: Array) -> Array:
     """Softmax over the last axis of ``z`` (..., K); rows sum to 1, no overflow for large logits."""
-    xp = namespace_of(z)
-    e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
-    return e / xp.sum(e, axis=-1, keepdims=True)  # type: ignore[no-any-return]
+    e = namespace_of(z).exp(z - _max_last(z))
+    return e / _sum_last(e)  # type: ignore[no-any-return]
 
 
 def _pick(z: Array, y: Array) -> Array:
@@ -92,13 +106,11 @@ def _xlogy(y: Array) -> Array:
 
 
 def _logistic_loss(z: Array, y: Array) -> Array:
-    xp = namespace_of(z)
-    return xp.sum(xp.logaddexp(0.0, z) - y * z, axis=-1)  # type: ignore[no-any-return]
+    return _sum_last(namespace_of(z).logaddexp(0.0, z) - y * z, keepdims=False)
 
 
 def _exp_loss(z: Array, y: Array) -> Array:
-    xp = namespace_of(z)
-    return xp.sum(xp.exp(z) - y * z + _xlogy(y) - y, axis=-1)  # type: ignore[no-any-return]
+    return _sum_last(namespace_of(z).exp(z) - y * z + _xlogy(y) - y, keepdims=False)
 
 
 def _exp(z: Array) -> Array:
@@ -150,7 +162,7 @@ HEADS: dict[str, Head] = {
         ),
         Head(
             "identity",
-            sample_loss=lambda z, y: namespace_of(z).sum((z - y) ** 2, axis=-1) / (2 * z.shape[-1]),
+            sample_loss=lambda z, y: _sum_last((z - y) ** 2, keepdims=False) / (2 * z.shape[-1]),
             sample_grad=lambda z, y: (z - y) / z.shape[-1],
             output=lambda z: z,
             predict=lambda z: z,
