@@ -154,6 +154,9 @@ def test_to_copies(xp):
     back = dev.to(np)
     assert isinstance(back.flat_params, np.ndarray)
     np.testing.assert_array_equal(back.flat_params, host(dev.flat_params))
+    kept = host(dev.flat_params).copy()
+    train(back, X, y, lr=0.5, steps=5, seed=0)  # the NumPy copy trains alone (no memory shared with a CPU tensor)
+    np.testing.assert_array_equal(host(dev.flat_params), kept)
 
 
 def test_float32_network_trains_in_float32_on_torch():

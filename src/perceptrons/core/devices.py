@@ -77,8 +77,8 @@ def to_namespace(x: Any, xp: Any, device: Any = None, copy: bool = False) -> Any
     """
     ns = namespace(xp)
     if ns is NUMPY:
-        arr = to_numpy(x)
-        return arr.copy() if copy and arr is x else arr
+        arr = to_numpy(x)  # may share memory with a CPU tensor: a copy when one is asked for
+        return arr.copy() if copy else arr
     if aac.is_array_api_obj(x) and not is_numpy(x) and aac.array_namespace(x) is ns:
         moved = x if device is None or device_of(x) == device else aac.to_device(x, device)
         return ns.asarray(moved, copy=True) if copy and moved is x else moved
