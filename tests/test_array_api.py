@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import sklearn
 
 import perceptrons
@@ -290,3 +291,33 @@ def test_out_ops_through_numpy_signatures(activation, output):
         flat_ref = np.concatenate([grads_ref[k].ravel() for k in net.params])
         np.testing.assert_allclose(grads, flat_ref, atol=TOL)
         assert int(n_correct) == round(net.accuracy(X, y) * X.shape[0])
+
+
+@pytest.mark.parametrize("xp", NAMESPACES)
+def test_host_data_is_moved_once_to_the_network(xp):
+    """NumPy data given to a network elsewhere trains it there, with the numbers of the same data moved by hand."""
+    X, y, w = problem("identity", n=50)
+    net = MLP([3, 5, 2], output="identity", seed=0)
+    kw = dict(lr=0.05, batch_size=5, sampling="epochs", epochs=2, seed=0)
+    a, b = net.to(xp), net.to(xp)
+    h_host = train(a, X, y, sample_weight=w, **kw)
+    h_dev = train(b, xp.asarray(X), xp.asarray(y), sample_weight=xp.asarray(w), **kw)
+    np.testing.assert_array_equal(h_host.loss, h_dev.loss)
+    np.testing.assert_array_equal(host(a.flat_params), host(b.flat_params))
+
+
+def test_wrong_kinds_of_input_are_explained(tmp_path):
+
+    dev = MLP([3, 4, 2], seed=0).to(torch)
+    X, y, _ = problem("softmax", n=10)
+    with pytest.raises(TypeError, match=r"sparse inputs train on NumPy networks only \(use net.to\(numpy\)\)"):
+        train(dev, sp.csr_matrix(X), y, steps=1)
+    with pytest.raises(TypeError, match="array library module"):
+        dev.to("torch")
+    clf = PerceptronClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    clf.save(tmp_path / "clf.npz")
+    with pytest.raises(TypeError, match="array_api_dispatch"):
+        perceptrons.load(tmp_path / "clf.npz", xp=torch)
+    MLP([3, 4, 2], seed=0).save(tmp_path / "net.npz")
+    with pytest.raises(TypeError, match="device= needs xp="):
+        perceptrons.load(tmp_path / "net.npz", device="cpu")

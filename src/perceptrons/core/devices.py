@@ -43,13 +43,14 @@ def namespace_of(*arrays: Any) -> Any:
 
 def namespace(xp: Any) -> Any:
     """The compatible namespace of the library module ``xp`` (``numpy``, ``torch``, ``cupy``, ``array_api_strict``)."""
-    if xp is np or xp is np_xp or aac.is_numpy_namespace(xp):
+    if xp is np or xp is np_xp:
         return NUMPY
     if not hasattr(xp, "asarray") or not hasattr(xp, "empty"):
         raise TypeError(
-            f"xp must be an array library module such as numpy, torch, cupy or array_api_strict, got {xp!r}."
+            f"xp must be an array library module such as numpy, torch, cupy or array_api_strict (the module, "
+            f"not its name), got {xp!r}."
         )
-    return aac.array_namespace(xp.empty(0))
+    return NUMPY if aac.is_numpy_namespace(xp) else aac.array_namespace(xp.empty(0))
 
 
 def device_of(x: Any) -> Any:
