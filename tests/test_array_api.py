@@ -321,3 +321,29 @@ def test_wrong_kinds_of_input_are_explained(tmp_path):
     MLP([3, 4, 2], seed=0).save(tmp_path / "net.npz")
     with pytest.raises(TypeError, match="device= needs xp="):
         perceptrons.load(tmp_path / "net.npz", device="cpu")
+
+
+CUDA = torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU (run on one: pytest tests/test_array_api.py -k cuda)")
+@pytest.mark.parametrize("output", HEADS)
+def test_cuda_training_matches_numpy(monkeypatch, output):
+    """On a GPU: the same numbers as NumPy in float64, results on the GPU, and host reads per epoch only."""
+    X, y, w = problem(output, n=200)
+    net = MLP([3, 16, 8, 2], activation="tanh" if output == "exp" else "relu", output=output, seed=0)
+    kw = dict(optimizer="adam", lr=0.01, batch_size=10, sampling="epochs", epochs=3, alpha=1e-3, seed=0)
+    ref = net.copy()
+    h_ref = train(ref, X, y, sample_weight=w, **kw)
+    dev = net.to(torch, device="cuda")
+    Xd, yd, wd = (torch.asarray(a, device="cuda") for a in (X, y, w))
+    counter = _Counter(monkeypatch)
+    h = train(dev, Xd, yd, sample_weight=wd, **kw)
+    reads = counter.calls
+    monkeypatch.undo()
+    assert reads < 20, reads  # 60 steps, 3 epochs
+    np.testing.assert_allclose(h.loss, h_ref.loss, atol=TOL)
+    np.testing.assert_allclose(host(dev.flat_params), ref.flat_params, atol=TOL)
+    pred = dev.predict(Xd)
+    assert pred.device.type == "cuda"
+    np.testing.assert_allclose(host(pred), ref.predict(X), atol=TOL)
