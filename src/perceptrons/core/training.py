@@ -465,19 +465,22 @@ class _DeviceTrainer:
     def _copy(self, a: Any) -> Any:
         return self.xp.asarray(a, copy=True)
 
+    def _copy_opt(self, opt: SGD | Adam) -> SGD | Adam:
+        """A copy of ``opt`` whose state (velocities, moments) is copied on the device."""
+        twin = copy.copy(opt)
+        twin.state = _State()
+        twin.state.arrays = {k: {n: self._copy(a) for n, a in arrs.items()} for k, arrs in opt.state.arrays.items()}
+        return twin
+
     def _snapshot(self) -> tuple[Any, SGD | Adam]:
         """The weights and the optimiser's state now, copied on the device."""
-        opt = copy.copy(self.opt)
-        opt.state = _State()
-        opt.state.arrays = {k: {n: self._copy(a) for n, a in arrs.items()} for k, arrs in self.opt.state.arrays.items()}
-        return self._copy(self.theta), opt
+        return self._copy(self.theta), self._copy_opt(self.opt)
 
     def _restore(self, snapshot: tuple[Any, SGD | Adam]) -> None:
+        """Back to ``snapshot`` in place (the network's vector and the optimiser object stay the same)."""
         theta, opt = snapshot
         self.theta[...] = theta
-        self.opt.__dict__.update(copy.copy(opt).__dict__)
-        self.opt.state = _State()
-        self.opt.state.arrays = {k: {n: self._copy(a) for n, a in arrs.items()} for k, arrs in opt.state.arrays.items()}
+        self.opt.__dict__.update(self._copy_opt(opt).__dict__)
 
     def _batch(self, idx: Any, lo: int, hi: int) -> tuple[Any, Any, Any]:
         xp, d = self.xp, self.data
