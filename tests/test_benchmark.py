@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 
@@ -85,3 +86,36 @@ def test_many_networks_workload_trains_the_same_networks_both_ways(tmp_path):
     assert set(peers) == {"ours", "serial"}
     assert abs(peers["ours"]["accuracy"] - peers["serial"]["accuracy"]) < 1e-12
     assert peers["serial"]["speedup"] > 0
+
+
+GPU = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu.py"
+
+
+def test_gpu_benchmark_runs_on_the_cpu_and_its_step_matches_numpy(tmp_path):
+    """``benchmarks/gpu.py --device cpu --small``: both contenders run, and ``--check`` finds our step on
+    torch tensors equal to the NumPy reference in float64 (no timing is asserted)."""
+    pytest.importorskip("torch")
+    out = tmp_path / "gpu.json"
+    args = [
+        "--device",
+        "cpu",
+        "--small",
+        "--check",
+        "--steps",
+        "2",
+        "--repeats",
+        "1",
+        "--warmup",
+        "1",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.run([sys.executable, str(GPU), *args], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    assert res["check_max_abs_diff_float64"] < 1e-12
+    assert set(res["workloads"]) == {"big", "small"}
+    for row in res["workloads"].values():
+        assert row["torch_eager"] > 0 and row["ours_torch"] > 0
+        assert row["ratio_torch"] == pytest.approx(row["ours_torch"] / row["torch_eager"])
+    assert "ratio = ours / PyTorch eager" in proc.stdout

@@ -43,6 +43,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -57,6 +58,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from . import io as model_files
 from .core import MLP, SGD, Adam, forward, loss_and_grads, memory
+from .core.devices import device_of, is_numpy, namespace_of, to_namespace, to_numpy
 from .core.fused import FusedBackprop
 from .core.heads import HEADS, log_softmax, sigmoid, softmax
 from .core.network import INITS, ParamViews, param_shapes
@@ -281,6 +283,7 @@ class _BasePerceptron(BaseEstimator):
         return None
 
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Any:
+        X, y, sample_weight = _on_host(X), _on_host(y), _on_host(sample_weight)  # the solvers run on the host
         self._validate_params()
         hidden = self._hidden_sizes()
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -621,6 +624,7 @@ class _BasePerceptron(BaseEstimator):
     # -- prediction -------------------------------------------------------------------------------
     def _logits(self, X: Any) -> Array:
         check_is_fitted(self)
+        X = _on_host(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32))
         net = self._network()
         with blas_threads_for(X.shape[0], net.sizes, net.dtype):
@@ -629,6 +633,8 @@ class _BasePerceptron(BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # no array_api_support tag: predictions follow array_api_dispatch, but the fitted attributes
+        # (coefs_, ...) stay NumPy, which scikit-learn's check_array_api_input rightly asks of that tag
         return tags
 
     # -- files ------------------------------------------------------------------------------------
@@ -879,11 +885,11 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
 
     def predict(self, X: Any) -> Array:
         """Class labels (N,), or a 0/1 indicator (N, K) for multilabel problems."""
-        return self._decode(self._logits(X))
+        return _like_input(self._decode(self._logits(X)), X)
 
     def predict_proba(self, X: Any) -> Array:
         """Probabilities (N, n_classes), columns in the order of ``classes_`` (each label's own for multilabel)."""
-        return self._proba(self._logits(X))
+        return _like_input(self._proba(self._logits(X)), X)
 
     def _proba(self, z: Array) -> Array:
         if self.out_activation_ == "softmax":
@@ -898,9 +904,9 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         probability rounds to 1 (a stable ``-log(1 + e^-z)`` would still order labels that tie at 1.0)."""
         z = self._logits(X)
         if self.out_activation_ == "softmax":
-            return log_softmax(z)
+            return _like_input(log_softmax(z), X)
         with np.errstate(divide="ignore"):
-            return np.log(self._proba(z))  # type: ignore[no-any-return]
+            return _like_input(np.log(self._proba(z)), X)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -1060,7 +1066,7 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
 
     def predict(self, X: Any) -> Array:
         """Predicted values (N,) for one output, (N, n_outputs) for several."""
-        return self._values(self._logits(X))
+        return _like_input(self._values(self._logits(X)), X)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -1080,6 +1086,20 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
         reg = cls(**_params_from_file(meta))
         reg._restore(arrays, meta)
         return reg
+
+
+def _on_host(a: Any) -> Any:
+    """An array of another Array API library (PyTorch, CuPy, ...) as NumPy: the solvers (scipy's L-BFGS-B,
+    the stochastic loop) and scikit-learn's label handling run on the host."""
+    return a if a is None or is_numpy(a) else to_numpy(a)
+
+
+def _like_input(out: Array, X: Any) -> Array:
+    """scikit-learn's ``array_api_dispatch`` convention: with dispatch on, numeric results in the namespace
+    and on the device of the input ``X`` (labels that are not numbers stay NumPy, as no other library holds them)."""
+    if not get_config().get("array_api_dispatch", False) or is_numpy(X) or out.dtype.kind not in "biuf":
+        return out
+    return to_namespace(out, namespace_of(X), device_of(X))
 
 
 def _params_from_file(meta: dict[str, Any]) -> dict[str, Any]:

@@ -357,14 +357,29 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:300] + "..."
 
 
-def load(path: str | Path, max_bytes: int = MAX_BYTES) -> Any:
+def load(path: str | Path, max_bytes: int = MAX_BYTES, *, xp: Any = None, device: Any = None) -> Any:
     """Load what was saved: an :class:`~perceptrons.MLP` or a fitted estimator.
 
-    ``max_bytes`` bounds the array data the file may declare (default 2 GiB).
+    ``max_bytes`` bounds the array data the file may declare (default 2 GiB). ``xp`` (an array library
+    module: ``torch``, ``cupy``, ``array_api_strict``, ``numpy``) and ``device`` put a network's
+    parameters there (``MLP.to``); estimators follow scikit-learn's ``array_api_dispatch`` instead.
     """
     arrays, meta = load_arrays(path, max_bytes)
     reader = READERS[meta["kind"]]
     try:
-        return reader(arrays, meta)
+        obj = reader(arrays, meta)
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError) as exc:
         raise ValueError(f"{path}: the model file is inconsistent: {_short(exc)}") from None
+    if xp is None and device is None:
+        return obj
+    if not callable(getattr(obj, "to", None)):
+        raise TypeError(
+            f"{path} holds a {type(obj).__name__}, which is not loaded onto a library or device; "
+            f"load it without xp=/device= (estimators compute in their inputs' namespace under "
+            f"sklearn.set_config(array_api_dispatch=True))."
+        )
+    if xp is None:
+        raise TypeError(
+            "device= needs xp= too: the library whose device it is, e.g. load(path, xp=torch, device='cuda')."
+        )
+    return obj.to(xp, device)

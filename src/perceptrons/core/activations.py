@@ -11,8 +11,9 @@ Derivatives are taken from the layer's *output* ``h = f(z)`` (not its input), as
 This works because each of them is monotone, so the output determines the slope. At a ReLU kink
 (z exactly 0) the left-hand slope is used (0 for ReLU, 0.01 for leaky ReLU), like every mainstream library.
 
-Each record holds the plain forms (``f``, ``df``: new arrays, what the reference backward pass in
-:mod:`perceptrons.core.network` calls) and the in-place forms the fused engine
+Each record holds the plain forms (``f``, ``df``: new arrays of the input's namespace, NumPy, PyTorch or
+any Array API library: what the reference backward pass in :mod:`perceptrons.core.network` calls) and
+the in-place NumPy forms the fused engine
 (:mod:`perceptrons.core.fused`) calls on buffers it owns (``forward_into``, ``backward_into``).
 A new activation is one record here.
 """
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from .devices import namespace_of
 
 Array = NDArray[Any]
 LEAKY_SLOPE = 0.01
@@ -69,7 +72,12 @@ class Activation:
 def sigmoid(z: Array) -> Array:
     """``1 / (1 + exp(-z))`` element-wise."""
     # 1 / (1 + exp(-z)) overflows in exp for z << 0; the tanh form is stable everywhere.
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+    return 0.5 * (1.0 + namespace_of(z).tanh(0.5 * z))
+
+
+def _leaky_relu_slope(h: Array) -> Array:
+    xp = namespace_of(h)
+    return xp.where(h > 0, xp.ones_like(h), xp.full_like(h, LEAKY_SLOPE))  # type: ignore[no-any-return]
 
 
 def _relu_into(z: Array, out: Array, zero: Array | float) -> None:
@@ -121,16 +129,16 @@ ACTIVATIONS: dict[str, Activation] = {
     for a in (
         Activation(
             "relu",
-            f=lambda z: np.maximum(z, 0.0),
-            df=lambda h: (h > 0).astype(h.dtype),
+            f=lambda z: namespace_of(z).maximum(z, 0.0),
+            df=lambda h: namespace_of(h).astype(h > 0, h.dtype),
             forward_into=_relu_into,
             backward_into=_relu_backward_into,
             kinked=True,
         ),
         Activation(
             "leaky_relu",
-            f=lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
-            df=lambda h: np.where(h > 0, 1.0, LEAKY_SLOPE).astype(h.dtype),
+            f=lambda z: namespace_of(z).where(z > 0, z, LEAKY_SLOPE * z),
+            df=_leaky_relu_slope,
             forward_into=_leaky_relu_into,
             backward_into=_leaky_relu_backward_into,
             kinked=True,
@@ -144,15 +152,15 @@ ACTIVATIONS: dict[str, Activation] = {
         ),
         Activation(
             "tanh",
-            f=np.tanh,
+            f=lambda z: namespace_of(z).tanh(z),
             df=lambda h: 1.0 - h * h,
             forward_into=_tanh_into,
             backward_into=_tanh_backward_into,
         ),
         Activation(
             "identity",
-            f=lambda z: z.copy(),
-            df=np.ones_like,
+            f=lambda z: namespace_of(z).asarray(z, copy=True),
+            df=lambda h: namespace_of(h).ones_like(h),
             forward_into=lambda z, out, zero: np.copyto(out, z),
             backward_into=lambda d, h, scratch: None,
         ),

@@ -58,6 +58,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .activations import ACTIVATIONS
+from .devices import is_numpy, namespace_of, to_numpy
 from .heads import HEADS, weighted_mean
 from .network import MLP, Params, ParamViews, param_shapes, penalty_terms
 from .validation import check_positive, check_sample_weight, check_targets, check_X
@@ -430,7 +431,8 @@ def _float64_twin(net: MLP) -> MLP:
     """A deep copy of ``net`` (its own class, any overrides kept) whose parameters are float64."""
     twin = copy.deepcopy(net)
     if twin.dtype != np.float64:
-        twin._theta = twin._theta.astype(np.float64)
+        xp = namespace_of(twin._theta)
+        twin._theta = xp.astype(twin._theta, xp.float64)
         twin.dtype = np.dtype(np.float64)
         twin._params = ParamViews(twin._theta, param_shapes(twin.sizes))
     return twin
@@ -467,8 +469,9 @@ def _fn_problem(fn: Callable[[Any], Any], params: Any) -> _Problem:
 def _net_problem(net: MLP, X64: Array, t: Array, alpha: float, l1: float, w: Array | None) -> _Problem:
     twin = _float64_twin(net)
     loss, grads = twin.loss_and_grads(X64, t, alpha, l1, w)  # the object's own code: a subclass is checked
+    grads = {k: to_numpy(v) for k, v in grads.items()}  # computed in the network's namespace, compared on the host
     source = f"{type(net).__name__}.loss_and_grads"
-    named = {k: np.array(v) for k, v in twin.params.items()}
+    named = {k: np.array(to_numpy(v)) for k, v in twin.params.items()}
 
     def loss_of(d: dict[str, Array]) -> float:
         twin.params = d
@@ -478,6 +481,8 @@ def _net_problem(net: MLP, X64: Array, t: Array, alpha: float, l1: float, w: Arr
 
 
 def _checked_data(net: MLP, X: Any, y: Any, sample_weight: Any) -> tuple[Array, Array, Array | None]:
+    """The data in float64 on the host, where the differences are taken (arrays of other libraries are copied)."""
+    X, y, sample_weight = (v if is_numpy(v) else to_numpy(v) for v in (X, y, sample_weight))
     X64 = check_X(X, net.sizes[0], np.float64)
     if sp.issparse(X64):
         X64 = X64.toarray()  # the perturbation tensors are dense anyway

@@ -44,36 +44,77 @@ from numpy.typing import NDArray
 from scipy.special import xlogy
 
 from .activations import sigmoid
+from .devices import NUMPY, device_of, namespace_of
 
 Array = NDArray[Any]
 
 
+def _max_last(z: Array) -> Array:
+    """The maximum over the last axis, kept as an axis of length 1 (NumPy's method form: on the per-sample
+    paths its call costs a microsecond less than the function form, which other libraries need)."""
+    if type(z) is np.ndarray:
+        return z.max(axis=-1, keepdims=True)
+    return namespace_of(z).max(z, axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def _sum_last(z: Array, keepdims: bool = True) -> Array:
+    """The sum over the last axis (NumPy's method form, as in :func:`_max_last`)."""
+    if type(z) is np.ndarray:
+        return z.sum(axis=-1, keepdims=keepdims)
+    return namespace_of(z).sum(z, axis=-1, keepdims=keepdims)  # type: ignore[no-any-return]
+
+
 def logsumexp(z: Array) -> Array:
     """``log sum_k exp(z_k)`` over the last axis of ``z`` (..., K) -> (...,), with the maximum taken out first."""
-    m = z.max(axis=-1, keepdims=True)
-    return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True)))[..., 0]  # type: ignore[no-any-return]
+    xp = namespace_of(z)
+    m = _max_last(z)
+    return (m + xp.log(_sum_last(xp.exp(z - m))))[..., 0]  # type: ignore[no-any-return]
 
 
 def log_softmax(z: Array) -> Array:
     """Log-softmax over the last axis of ``z`` (..., K); finite for any finite logits."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    xp = namespace_of(z)
+    shifted = z - _max_last(z)
+    return shifted - xp.log(_sum_last(xp.exp(shifted)))  # type: ignore[no-any-return]
 
 
 def softmax(z: Array) -> Array:
     """Softmax over the last axis of ``z`` (..., K); rows sum to 1, no overflow for large logits."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+    e = namespace_of(z).exp(z - _max_last(z))
+    return e / _sum_last(e)  # type: ignore[no-any-return]
 
 
 def _pick(z: Array, y: Array) -> Array:
     """``z[..., n, y_n]``: the logit of each sample's label (``y`` broadcasts against ``z[..., 0]``)."""
-    labels = np.broadcast_to(y, z.shape[:-1])[..., None]
-    return np.take_along_axis(z, labels, axis=-1)[..., 0]
+    xp = namespace_of(z, y)
+    labels = xp.broadcast_to(y, z.shape[:-1])[..., None]
+    return xp.take_along_axis(z, labels, axis=-1)[..., 0]  # type: ignore[no-any-return]
 
 
 def _onehot(y: Array, k: int, dtype: Any) -> Array:
-    return np.asarray(y[..., None] == np.arange(k), dtype=dtype)
+    xp = namespace_of(y)
+    return xp.astype(y[..., None] == xp.arange(k, device=device_of(y)), dtype)  # type: ignore[no-any-return]
+
+
+def _xlogy(y: Array) -> Array:
+    """``y log y`` with ``0 log 0 = 0`` (scipy's ``xlogy`` on NumPy arrays, its formula elsewhere)."""
+    xp = namespace_of(y)
+    if xp is NUMPY:
+        return xlogy(y, y)  # type: ignore[no-any-return]
+    positive = y > 0
+    return xp.where(positive, y * xp.log(xp.where(positive, y, xp.ones_like(y))), xp.zeros_like(y))  # type: ignore[no-any-return]
+
+
+def _logistic_loss(z: Array, y: Array) -> Array:
+    return _sum_last(namespace_of(z).logaddexp(0.0, z) - y * z, keepdims=False)
+
+
+def _exp_loss(z: Array, y: Array) -> Array:
+    return _sum_last(namespace_of(z).exp(z) - y * z + _xlogy(y) - y, keepdims=False)
+
+
+def _exp(z: Array) -> Array:
+    return namespace_of(z).exp(z)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -106,22 +147,22 @@ HEADS: dict[str, Head] = {
             sample_loss=lambda z, y: logsumexp(z) - _pick(z, y),
             sample_grad=lambda z, y: softmax(z) - _onehot(y, z.shape[-1], z.dtype),
             output=softmax,
-            predict=lambda z: z.argmax(axis=-1),
-            correct=lambda z, y: z.argmax(axis=-1) == y,
+            predict=lambda z: namespace_of(z).argmax(z, axis=-1),
+            correct=lambda z, y: namespace_of(z).argmax(z, axis=-1) == y,
             min_outputs=2,
         ),
         Head(
             "logistic",
-            sample_loss=lambda z, y: (np.logaddexp(0.0, z) - y * z).sum(axis=-1),
+            sample_loss=_logistic_loss,
             sample_grad=lambda z, y: sigmoid(z) - y,
             output=sigmoid,
-            predict=lambda z: (z > 0).astype(np.intp),
-            correct=lambda z, y: ((z > 0) == (y > 0.5)).all(axis=-1),
+            predict=lambda z: namespace_of(z).astype(z > 0, namespace_of(z).int64),
+            correct=lambda z, y: namespace_of(z).all((z > 0) == (y > 0.5), axis=-1),
             min_outputs=1,
         ),
         Head(
             "identity",
-            sample_loss=lambda z, y: ((z - y) ** 2).sum(axis=-1) / (2 * z.shape[-1]),
+            sample_loss=lambda z, y: _sum_last((z - y) ** 2, keepdims=False) / (2 * z.shape[-1]),
             sample_grad=lambda z, y: (z - y) / z.shape[-1],
             output=lambda z: z,
             predict=lambda z: z,
@@ -130,10 +171,10 @@ HEADS: dict[str, Head] = {
         ),
         Head(
             "exp",
-            sample_loss=lambda z, y: (np.exp(z) - y * z + xlogy(y, y) - y).sum(axis=-1),
-            sample_grad=lambda z, y: np.exp(z) - y,
-            output=np.exp,
-            predict=np.exp,
+            sample_loss=_exp_loss,
+            sample_grad=lambda z, y: _exp(z) - y,
+            output=_exp,
+            predict=_exp,
             correct=None,
             min_outputs=1,
         ),
@@ -141,23 +182,38 @@ HEADS: dict[str, Head] = {
 }
 
 
-def mean_weights(n: int, sample_weight: Array | None, dtype: Any) -> Array:
+def mean_weights(n: int, sample_weight: Array | None, dtype: Any, like: Array | None = None) -> Array:
     """``w_n / S`` over the last axis: the factors of the weighted mean (``1/N`` without weights). A batch
-    whose weights are all zero carries no data, and its factors are all zero."""
+    whose weights are all zero carries no data, and its factors are all zero. ``like`` gives the
+    namespace and device of the factors when there are no weights (NumPy if None)."""
     if sample_weight is None:
-        return np.full(n, 1.0 / n, dtype=dtype)
-    total = sample_weight.sum(axis=-1, keepdims=True)
-    return np.divide(sample_weight, total, out=np.zeros(sample_weight.shape, dtype=dtype), where=total > 0)
+        xp = NUMPY if like is None else namespace_of(like)
+        return xp.full(n, 1.0 / n, dtype=dtype, device=None if like is None else device_of(like))  # type: ignore[no-any-return]
+    if type(sample_weight) is np.ndarray:
+        total = sample_weight.sum(axis=-1, keepdims=True)
+        return np.divide(sample_weight, total, out=np.zeros(sample_weight.shape, dtype=dtype), where=total > 0)
+    xp = namespace_of(sample_weight)
+    total = xp.sum(sample_weight, axis=-1, keepdims=True)
+    safe = xp.where(total > 0, total, xp.ones_like(total))
+    return xp.where(total > 0, sample_weight / safe, xp.zeros_like(sample_weight))  # type: ignore[no-any-return]
 
 
 def weighted_mean(values: Array, sample_weight: Array | None) -> Array:
     """``sum_n w_n v_n / sum_n w_n`` over the last axis (the plain mean when ``sample_weight`` is None)."""
+    xp = namespace_of(values)
     if sample_weight is None:
-        return values.mean(axis=-1)  # type: ignore[no-any-return]
-    return (values * mean_weights(values.shape[-1], sample_weight, values.dtype)).sum(axis=-1)  # type: ignore[no-any-return]
+        return xp.mean(values, axis=-1)  # type: ignore[no-any-return]
+    return xp.sum(values * mean_weights(values.shape[-1], sample_weight, values.dtype), axis=-1)  # type: ignore[no-any-return]
+
+
+def loss_and_dz_lazy(head: Head, z: Array, y: Array, sample_weight: Array | None = None) -> tuple[Array, Array]:
+    """The head's loss ``L`` on logits ``z`` (N, K), as a 0-d array of ``z``'s namespace (no host sync),
+    and ``dL/dz`` (N, K): the start of backpropagation."""
+    factors = mean_weights(z.shape[0], sample_weight, z.dtype, like=z)  # w_n / S
+    return head.sample_loss(z, y) @ factors, head.sample_grad(z, y) * factors[:, None]
 
 
 def loss_and_dz(head: Head, z: Array, y: Array, sample_weight: Array | None = None) -> tuple[float, Array]:
-    """The head's loss ``L`` on logits ``z`` (N, K) and ``dL/dz`` (N, K): the start of backpropagation."""
-    factors = mean_weights(z.shape[0], sample_weight, z.dtype)  # w_n / S
-    return float(head.sample_loss(z, y) @ factors), head.sample_grad(z, y) * factors[:, None]
+    """The head's loss ``L`` on logits ``z`` (N, K) as a float, and ``dL/dz`` (N, K)."""
+    loss, dz = loss_and_dz_lazy(head, z, y, sample_weight)
+    return float(loss), dz

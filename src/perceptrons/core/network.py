@@ -40,6 +40,18 @@ from numpy.typing import NDArray
 from .. import io as model_files  # the file format: it imports nothing from the package
 from . import memory
 from .activations import ACTIVATIONS
+from .devices import (
+    NUMPY,
+    check_sample_weight_in,
+    check_targets_in,
+    check_X_in,
+    device_of,
+    is_numpy,
+    namespace,
+    namespace_of,
+    to_namespace,
+    to_numpy,
+)
 from .heads import HEADS, log_softmax, loss_and_dz
 from .threads import blas_threads_for
 from .validation import (
@@ -61,10 +73,17 @@ def forward(params: Params, X: Any, activation: str) -> Array:
 
     Computed as units x samples, ``z^T = W^T h^T + b``, as the fused engine does: each layer's
     element-wise work and the head's reductions over the K outputs then run along contiguous rows.
-    The result is the transposed view of that (K, N) array.
+    The result is the transposed view of that (K, N) array. Parameters of another Array API
+    library (PyTorch, CuPy, ...) take the plain form ``h = f(h W + b)`` in their own namespace.
     """
     act = ACTIVATIONS[activation]
     n_layers = len(params) // 2
+    if type(params["W0"]) is not np.ndarray:
+        h = X
+        for i in range(n_layers):
+            z = h @ params[f"W{i}"] + params[f"b{i}"]
+            h = act.f(z) if i < n_layers - 1 else z
+        return h  # type: ignore[no-any-return]
     hT = None
     for i in range(n_layers):
         W, b = params[f"W{i}"], params[f"b{i}"]
@@ -80,21 +99,21 @@ def penalty_terms(W: Array, alpha: float, l1: float) -> Array:
     """The penalty of each weight: ``(alpha / 2) w^2 + l1 |w|`` (a term whose strength is 0 is not computed)."""
     if not l1:
         return 0.5 * alpha * W * W  # type: ignore[no-any-return]
-    return 0.5 * alpha * W * W + l1 * np.abs(W)  # type: ignore[no-any-return]
+    return 0.5 * alpha * W * W + l1 * namespace_of(W).abs(W)  # type: ignore[no-any-return]
 
 
 def penalty_grad(W: Array, alpha: float, l1: float) -> Array:
     """Its derivative: ``alpha w + l1 sign(w)`` (sign(0) = 0; a term whose strength is 0 is not computed)."""
     if not l1:
         return alpha * W  # type: ignore[no-any-return]
-    return alpha * W + l1 * np.sign(W)  # type: ignore[no-any-return]
+    return alpha * W + l1 * namespace_of(W).sign(W)  # type: ignore[no-any-return]
 
 
 def penalty(weights: Sequence[Array], alpha: float, l1: float) -> float:
     """``(alpha / 2) sum ||W||^2 + l1 sum |W|`` over the weight matrices (0 without penalties)."""
     if not (alpha or l1):
         return 0.0
-    return sum(float(penalty_terms(W, alpha, l1).sum()) for W in weights)
+    return sum(float(namespace_of(W).sum(penalty_terms(W, alpha, l1))) for W in weights)
 
 
 def loss_and_grads(
@@ -112,7 +131,8 @@ def loss_and_grads(
     Parameters
     ----------
     params : mapping ``W0, b0, W1, ...``; ``W_i`` (fan_in, fan_out), ``b_i`` (fan_out,)
-    X : ndarray (N, D) or scipy.sparse matrix (N, D) (used only in products: never densified)
+    X : ndarray (N, D) or scipy.sparse matrix (N, D) (used only in products: never densified), or an
+        array of the parameters' Array API namespace (PyTorch, CuPy, ...): everything is computed there
     y : targets in the head's encoding: int labels (N,) for softmax, (N, K) floats otherwise
     activation : a key of ``ACTIVATIONS`` (hidden layers); output : a key of ``HEADS``
     alpha, l1 : penalty strengths (see the module docstring)
@@ -128,18 +148,20 @@ def loss_and_grads(
     W = [params[f"W{i}"] for i in range(n_layers)]
     b = [params[f"b{i}"] for i in range(n_layers)]
 
+    xp = namespace_of(W[0])
+
     hs = [X]  # h_0 .. h_L, kept for the backward pass
     for i in range(n_layers - 1):
-        hs.append(act.f(np.asarray(hs[i] @ W[i]) + b[i]))  # h_{i+1} = f(h_i W_i + b_i)
-    z = np.asarray(hs[-1] @ W[-1]) + b[-1]  # logits (N, K)
+        hs.append(act.f(hs[i] @ W[i] + b[i]))  # h_{i+1} = f(h_i W_i + b_i)
+    z = hs[-1] @ W[-1] + b[-1]  # logits (N, K)
 
     loss, dz = loss_and_dz(HEADS[output], z, y, sample_weight)  # dz = dL/dz (N, K)
     loss += penalty(W, alpha, l1)
 
     grads: dict[str, Array] = {}
     for i in range(n_layers - 1, -1, -1):
-        grads[f"W{i}"] = np.asarray(hs[i].T @ dz) + penalty_grad(W[i], alpha, l1)  # (fan_in, fan_out)
-        grads[f"b{i}"] = dz.sum(axis=0)  # (fan_out,)
+        grads[f"W{i}"] = hs[i].T @ dz + penalty_grad(W[i], alpha, l1)  # (fan_in, fan_out)
+        grads[f"b{i}"] = xp.sum(dz, axis=0)  # (fan_out,)
         if i:
             dz = (dz @ W[i].T) * act.df(hs[i])  # dz_{i-1} (N, fan_in)
     return loss, {k: grads[k] for k in params}
@@ -179,15 +201,17 @@ def param_shapes(sizes: Sequence[int]) -> dict[str, tuple[int, ...]]:
 
 
 class ParamViews(MutableMapping[str, Array]):
-    """``{"W0": ..., "b0": ...}`` as views into one flat vector. Assigning an entry copies the new
-    values into the vector (so the network, its optimiser and its views stay one)."""
+    """``{"W0": ..., "b0": ...}`` as views into one flat vector (of any Array API namespace). Assigning an
+    entry copies the new values into the vector (so the network, its optimiser and its views stay one)."""
 
     def __init__(self, flat: Array, shapes: dict[str, tuple[int, ...]]) -> None:
         self._views: dict[str, Array] = {}
+        xp = namespace_of(flat)
         offset = 0
         for k, shape in shapes.items():
             size = math.prod(shape)
-            self._views[k] = flat[offset : offset + size].reshape(shape)
+            part = flat[offset : offset + size]
+            self._views[k] = part.reshape(shape) if xp is NUMPY else xp.reshape(part, shape)
             offset += size
 
     def __getitem__(self, key: str) -> Array:
@@ -197,16 +221,20 @@ class ParamViews(MutableMapping[str, Array]):
         if key not in self._views:
             raise KeyError(f"{key!r} is not a parameter of this network; its parameters are {list(self._views)}.")
         view = self._views[key]
-        arr = np.asarray(value)
-        if arr.shape != view.shape:
-            raise ValueError(f"params[{key!r}] must have shape {view.shape}, got {arr.shape}.")
+        arr = to_numpy(value) if not is_numpy(value) else np.asarray(value)
+        if arr.shape != tuple(view.shape):
+            raise ValueError(f"params[{key!r}] must have shape {tuple(view.shape)}, got {arr.shape}.")
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"params[{key!r}] must hold real numbers, got dtype {arr.dtype}.")
+        dtype = np.dtype(view.dtype) if isinstance(view, np.ndarray) else np.dtype(str(view.dtype).split(".")[-1])
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
-            cast = arr.astype(view.dtype)
+            cast = arr.astype(dtype)
         if not np.isfinite(cast).all():  # checked after the cast: 1e39 is inf in float32
-            raise ValueError(f"params[{key!r}] must hold finite numbers (in {view.dtype}).")
-        view[...] = cast
+            raise ValueError(f"params[{key!r}] must hold finite numbers (in {dtype}).")
+        if isinstance(view, np.ndarray):
+            view[...] = cast
+        else:  # checked on the host, written once to the view's device
+            view[...] = to_namespace(cast, namespace_of(view), device_of(view))
 
     def __delitem__(self, key: str) -> None:
         raise TypeError("the parameters of a network cannot be deleted; assign new values instead.")
@@ -218,7 +246,7 @@ class ParamViews(MutableMapping[str, Array]):
         return len(self._views)
 
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: array{v.shape}" for k, v in self._views.items()) + "}"
+        return "{" + ", ".join(f"{k!r}: array{tuple(v.shape)}" for k, v in self._views.items()) + "}"
 
 
 class MLP:
@@ -241,6 +269,10 @@ class MLP:
     The parameters live in one contiguous vector, ``flat_params``; ``params`` maps ``W0, b0, ...``
     to views of it. Copies (``copy()``, ``copy.deepcopy``, pickle, joblib) rebuild the views of
     their own vector.
+
+    A network is made with NumPy parameters; ``net.to(torch, device="cuda")`` (or ``cupy``,
+    ``array_api_strict``, any Array API library) returns a copy whose vector is an array of that
+    library on that device, which then computes, trains and predicts there.
     """
 
     def __init__(
@@ -290,16 +322,42 @@ class MLP:
         if not isinstance(new, Mapping) or set(new) != set(self._params):
             got = sorted(new) if isinstance(new, Mapping) else type(new).__name__
             raise ValueError(f"params must be a dict with keys {sorted(self._params)}, got {got}.")
-        staged = self._theta.copy()
+        staged = to_numpy(self._theta).copy()  # staged on the host, whatever the network's device
         views = ParamViews(staged, param_shapes(self.sizes))
         for k in self._params:  # every entry checked before any is written: a bad one changes nothing
             views[k] = new[k]
-        self._theta[...] = staged
+        if isinstance(self._theta, np.ndarray):
+            self._theta[...] = staged
+        else:
+            self._theta[...] = to_namespace(staged, self.xp, self.device)
 
     @property
     def flat_params(self) -> Array:
         """All parameters as one contiguous vector (W0, b0, W1, ... each row-major)."""
         return self._theta
+
+    @property
+    def xp(self) -> Any:
+        """The Array API namespace of the parameters (``array_api_compat``'s wrapper of NumPy, PyTorch, ...)."""
+        return namespace_of(self._theta)
+
+    @property
+    def device(self) -> Any:
+        """The device of the parameters (``"cpu"`` for NumPy)."""
+        return device_of(self._theta)
+
+    def to(self, xp: Any, device: Any = None) -> MLP:
+        """A copy of this network whose parameters are arrays of the library ``xp`` (the module: ``numpy``,
+        ``torch``, ``cupy``, ``array_api_strict``, ...) on ``device`` (the library's default if None).
+
+        Always a copy, even to the same library and device: training it leaves this network as it is.
+        """
+        ns = namespace(xp)
+        theta = to_namespace(self._theta, ns, device, copy=True)
+        state = {k: copy.deepcopy(v) for k, v in self.__getstate__().items() if k != "_theta"}
+        twin = object.__new__(type(self))
+        twin.__setstate__({**state, "_theta": theta})
+        return twin
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -322,54 +380,83 @@ class MLP:
 
     @property
     def n_params(self) -> int:
-        return int(self._theta.size)
+        return math.prod(self._theta.shape)
 
     def __repr__(self) -> str:
         layers = " -> ".join(str(s) for s in self.sizes)
         return (
             f"MLP({layers}, activation={self.activation!r}, output={self.output!r}, init={self.init!r}, "
-            f"params={self.n_params}, dtype={self.dtype.name})"
+            f"params={self.n_params}, dtype={self.dtype.name}{self._where()})"
         )
+
+    def _where(self) -> str:
+        if isinstance(self._theta, np.ndarray):
+            return ""
+        return f", xp={self.xp.__name__.split('.')[-1]}, device={self.device}"
 
     # -- computation --------------------------------------------------------------------------
     def check_X(self, X: Any, name: str = "X") -> Any:
-        """``X`` validated for this network: (N, n_inputs) in its dtype (CSR if sparse)."""
-        return check_X(X, self.sizes[0], self.dtype, name=name)
+        """``X`` validated for this network: (N, n_inputs) in its dtype (CSR if sparse), in its namespace
+        and on its device (data of another library is moved there once)."""
+        if isinstance(self._theta, np.ndarray):
+            return check_X(X if is_numpy(X) else to_numpy(X), self.sizes[0], self.dtype, name=name)
+        return check_X_in(X, self.sizes[0], self.dtype, self.xp, self.device, name=name)
 
     def check_targets(self, y: Any, n_samples: int, name: str = "y") -> Array:
-        """``y`` in the encoding of this network's head (int labels, or (N, K) in its dtype)."""
-        t = check_targets(y, n_samples, self.output, self.sizes[-1], name=name)
+        """``y`` in the encoding of this network's head (int labels, or (N, K) in its dtype), in its namespace."""
+        if not isinstance(self._theta, np.ndarray):
+            return check_targets_in(
+                y, n_samples, self.output, self.sizes[-1], self.dtype, self.xp, self.device, name=name
+            )
+        t = check_targets(y if is_numpy(y) else to_numpy(y), n_samples, self.output, self.sizes[-1], name=name)
         return t if self.output == "softmax" else t.astype(self.dtype)
+
+    def check_sample_weight(self, sample_weight: Any, n_samples: int) -> Array | None:
+        """``None`` or the weights (N,) in this network's dtype, namespace and device."""
+        if not isinstance(self._theta, np.ndarray):
+            return check_sample_weight_in(sample_weight, n_samples, self.dtype, self.xp, self.device)
+        w = check_sample_weight(sample_weight if is_numpy(sample_weight) else to_numpy(sample_weight), n_samples)
+        return None if w is None else w.astype(self.dtype)
 
     def _check_Xyw(self, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Array, Array | None]:
         Xc = self.check_X(X)
-        w = check_sample_weight(sample_weight, Xc.shape[0])
-        return Xc, self.check_targets(y, Xc.shape[0]), None if w is None else w.astype(self.dtype)
+        return Xc, self.check_targets(y, Xc.shape[0]), self.check_sample_weight(sample_weight, Xc.shape[0])
 
-    def forward(self, X: Any) -> Array:
-        """Logits ``z`` of shape (N, K) for ``X`` (N, D)."""
-        Xc = self.check_X(X)
+    def _logits(self, Xc: Any) -> Array:
+        if not isinstance(self._theta, np.ndarray):
+            return forward(self._params, Xc, self.activation)
         with blas_threads_for(Xc.shape[0], self.sizes, self.dtype):
             return forward(self._params, Xc, self.activation)
 
+    def _like_input(self, out: Array, X: Any) -> Array:
+        """``out`` (computed in the network's namespace) in the namespace and on the device of the input ``X``."""
+        if is_numpy(X):
+            return out if isinstance(out, np.ndarray) else to_numpy(out)
+        return to_namespace(out, namespace_of(X), device_of(X))
+
+    def forward(self, X: Any) -> Array:
+        """Logits ``z`` of shape (N, K) for ``X`` (N, D), in ``X``'s namespace and on its device."""
+        return self._like_input(self._logits(self.check_X(X)), X)
+
     def predict_proba(self, X: Any) -> Array:
-        """Probabilities (N, K): softmax over classes, or one sigmoid per logistic output."""
+        """Probabilities (N, K): softmax over classes, or one sigmoid per logistic output (``X``'s namespace)."""
         if not HEADS[self.output].is_classifier:
             raise ValueError(f"predict_proba needs a classification head; this network has output={self.output!r}.")
-        return HEADS[self.output].output(self.forward(X))
+        return self._like_input(HEADS[self.output].output(self._logits(self.check_X(X))), X)
 
     def predict_log_proba(self, X: Any) -> Array:
         """Log-probabilities (N, K), computed stably (log-sum-exp; ``-log(1 + e^-z)`` for logistic)."""
         if not HEADS[self.output].is_classifier:
             raise ValueError(f"predict_log_proba needs a classification head; this network has output={self.output!r}.")
-        z = self.forward(X)
-        return log_softmax(z) if self.output == "softmax" else -np.logaddexp(0.0, -z)
+        z = self._logits(self.check_X(X))
+        logp = log_softmax(z) if self.output == "softmax" else -namespace_of(z).logaddexp(0.0, -z)
+        return self._like_input(logp, X)
 
     def predict(self, X: Any) -> Array:
         """The head's prediction: class labels (N,) for softmax; 0/1 per output for logistic; values for
-        identity. With one logistic or identity output the result is a vector (N,)."""
-        pred = HEADS[self.output].predict(self.forward(X))
-        return pred[:, 0] if self.output != "softmax" and self.sizes[-1] == 1 else pred
+        identity. With one logistic or identity output the result is a vector (N,). In ``X``'s namespace."""
+        pred = HEADS[self.output].predict(self._logits(self.check_X(X)))
+        return self._like_input(pred[:, 0] if self.output != "softmax" and self.sizes[-1] == 1 else pred, X)
 
     def loss(self, X: Any, y: Any, alpha: float = 0.0, l1: float = 0.0, sample_weight: Any = None) -> float:
         """The head's loss (+ ``alpha/2 * sum ||W||^2 + l1 * sum |W|``) on (X, y)."""
@@ -382,6 +469,8 @@ class MLP:
         Xc, t, w = self._check_Xyw(X, y, sample_weight)
         check_positive("alpha", alpha, allow_zero=True)
         check_positive("l1", l1, allow_zero=True)
+        if not isinstance(self._theta, np.ndarray):
+            return loss_and_grads(self._params, Xc, t, self.activation, self.output, alpha, l1, w)
         with blas_threads_for(Xc.shape[0], self.sizes, self.dtype):
             return loss_and_grads(self._params, Xc, t, self.activation, self.output, alpha, l1, w)
 
@@ -392,8 +481,9 @@ class MLP:
             raise ValueError(f"accuracy needs a classification head; this network has output={self.output!r}.")
         Xc = self.check_X(X)
         t = self.check_targets(y, Xc.shape[0])
-        with blas_threads_for(Xc.shape[0], self.sizes, self.dtype):
-            return float(np.mean(head.correct(forward(self._params, Xc, self.activation), t)))
+        right = head.correct(self._logits(Xc), t)
+        xp = namespace_of(right)
+        return int(xp.sum(xp.astype(right, xp.int64))) / right.shape[0]  # count / N, exactly as a mean of booleans
 
     # -- files ----------------------------------------------------------------------------------
     def to_file(self) -> tuple[dict[str, Array], dict[str, Any]]:
@@ -406,7 +496,7 @@ class MLP:
             "init": self.init,
             "dtype": self.dtype.name,
         }
-        return dict(self._params), meta
+        return {k: to_numpy(v) for k, v in self._params.items()}, meta
 
     @staticmethod
     def file_layout(meta: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -424,8 +514,9 @@ class MLP:
         return {k: (shape, np.dtype(dtype)) for k, shape in param_shapes(sizes).items()}
 
     @classmethod
-    def from_file(cls, arrays: Mapping[str, Array], meta: Mapping[str, Any]) -> MLP:
-        """Rebuild a network from :meth:`to_file`'s arrays and metadata (raises ValueError if inconsistent)."""
+    def from_file(cls, arrays: Mapping[str, Array], meta: Mapping[str, Any], xp: Any = None, device: Any = None) -> MLP:
+        """Rebuild a network from :meth:`to_file`'s arrays and metadata (raises ValueError if inconsistent),
+        onto the library ``xp`` and ``device`` if given (see :meth:`to`)."""
         net = cls(
             meta["sizes"],
             activation=meta["activation"],
@@ -435,7 +526,17 @@ class MLP:
             dtype=meta.get("dtype", "float64"),
         )
         net.params = arrays
-        return net
+        return net if xp is None else net.to(xp, device)
+
+    @classmethod
+    def load(cls, path: Any, xp: Any = None, device: Any = None) -> MLP:
+        """Load a network saved with :meth:`save`, onto the library ``xp`` and ``device`` if given."""
+        net = model_files.load(path)
+        if not isinstance(net, cls):
+            raise ValueError(
+                f"{path} holds a {type(net).__name__}, not an {cls.__name__}; read it with perceptrons.load."
+            )
+        return net if xp is None else net.to(xp, device)
 
     def save(self, path: Any) -> None:
         """Save to ``path`` (``.npz`` with JSON metadata, written atomically); read back with ``perceptrons.load``."""

@@ -12,6 +12,9 @@ parameter vector, so each step is one update of every layer). The optimiser keep
 - Adam:      m <- b1 m + (1 - b1) g;   s <- b2 s + (1 - b2) g^2;
              theta <- theta - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(s) + eps)
              (Kingma & Ba 2015, bias corrections folded into the step size, as scikit-learn)
+
+NumPy arrays are updated through ``out=`` into a scratch array; arrays of other Array API libraries
+(PyTorch, CuPy, ...) with the standard's in-place operators (``theta -= ...``), on their device.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import array_api_compat as aac
 import numpy as np
 from numpy.typing import NDArray
 
+from .devices import namespace_of
 from .validation import check_positive
 
 Array = NDArray[Any]
@@ -46,7 +51,8 @@ class _State:
     def get(self, key: str, like: Array, names: tuple[str, ...]) -> dict[str, Array]:
         arrays = self.arrays.get(key)
         if arrays is None or arrays["scratch"].shape != like.shape or arrays["scratch"].dtype != like.dtype:
-            arrays = self.arrays[key] = {name: np.zeros_like(like) for name in (*names, "scratch")}
+            zeros_like = np.zeros_like if isinstance(like, np.ndarray) else namespace_of(like).zeros_like
+            arrays = self.arrays[key] = {name: zeros_like(like) for name in (*names, "scratch")}
         return arrays
 
 
@@ -62,6 +68,9 @@ class SGD:
     def step(self, params: Mapping[str, Array], grads: Mapping[str, Array]) -> None:
         lr, mu = self.lr, self.momentum
         for k, theta in params.items():
+            if not isinstance(theta, np.ndarray):
+                self._step_any(k, theta, grads[k])
+                continue
             s = self.state.get(k, theta, ("velocity",) if mu else ())
             lr_g = np.multiply(grads[k], lr, out=s["scratch"])  # lr g
             if mu == 0.0:
@@ -75,6 +84,23 @@ class SGD:
                 theta += np.multiply(v, mu, out=lr_g)  # theta <- theta + mu v - lr g
             else:
                 theta += v  # theta <- theta + v
+
+    def _step_any(self, k: str, theta: Array, g: Array) -> None:
+        """The same update with the standard's in-place operators (one pass on PyTorch without momentum)."""
+        lr, mu = self.lr, self.momentum
+        if mu == 0.0:
+            if aac.is_torch_array(theta):  # theta - lr g in one pass, no temporary
+                theta.sub_(g, alpha=lr)
+            else:
+                theta -= lr * g
+            return
+        v = self.state.get(k, theta, ("velocity",))["velocity"]
+        v *= mu
+        v -= lr * g  # v <- mu v - lr g
+        if self.nesterov:
+            theta += mu * v - lr * g  # theta <- theta + mu v - lr g
+        else:
+            theta += v
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov})"
@@ -98,6 +124,14 @@ class Adam:
         for k, theta in params.items():
             g = grads[k]
             st = self.state.get(k, theta, ("m", "s"))
+            if not isinstance(theta, np.ndarray):  # the same formulas with the standard's in-place operators
+                m, s = st["m"], st["s"]
+                m *= b1
+                m += (1 - b1) * g
+                s *= b2
+                s += (1 - b2) * (g * g)
+                theta -= lr_t * (m / (namespace_of(s).sqrt(s) + self.eps))
+                continue
             m, s, tmp = st["m"], st["s"], st["scratch"]
             m *= b1
             m += np.multiply(g, 1 - b1, out=tmp)  # m <- b1 m + (1 - b1) g

@@ -13,10 +13,17 @@ every ``eval_every`` steps, a gradient check every step) and ordinary mini-batch
    these same weights and this same batch;
 5. update the weights with the optimiser;
 6. every ``eval_every`` steps (and after the last), evaluate on ``eval_data``.
+
+A network of another Array API library (``net.to(torch, device="cuda")``) trains in
+:class:`_DeviceTrainer`: the same steps on its device, through :class:`~perceptrons.core.portable.PortableBackprop`,
+with no host copy inside the loop. Its losses, counts and evaluations stay on the device and are
+read once per epoch's worth of steps (one transfer); a non-finite loss found then is handled as in
+step 3, by going back to the weights at the start of those steps and replaying them.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -28,13 +35,15 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from . import memory
+from .devices import to_numpy
 from .fused import FusedBackprop
 from .gradcheck import DEFAULT_H, check_h, numeric_grads_batched, roundoff_floor, step_errors
 from .heads import HEADS, weighted_mean
 from .network import MLP, ParamViews, forward, loss_and_grads, param_shapes
-from .optim import OPTIMIZERS, SGD, Adam
+from .optim import OPTIMIZERS, SGD, Adam, _State
+from .portable import PortableBackprop
 from .threads import blas_threads_for
-from .validation import as_generator, check_positive, check_sample_weight
+from .validation import as_generator, check_positive
 
 Array = NDArray[Any]
 
@@ -210,8 +219,11 @@ class _Data:
     def checked(cls, net: MLP, X: Any, y: Any, sample_weight: Any = None, name: str = "X") -> _Data:
         Xc = net.check_X(X, name=name)
         yc = net.check_targets(y, Xc.shape[0], name="y" if name == "X" else "y_test")
-        w = check_sample_weight(sample_weight, Xc.shape[0])
-        return cls(Xc, yc, None if w is None else w.astype(net.dtype))
+        return cls(Xc, yc, net.check_sample_weight(sample_weight, Xc.shape[0]))
+
+    def on_host(self) -> _Data:
+        """NumPy copies (for the gradient checker, which works in float64 on the host)."""
+        return _Data(to_numpy(self.X), to_numpy(self.y), None if self.w is None else to_numpy(self.w))
 
 
 def divergence_message(s: int, loss: float, lr: float) -> str:
@@ -257,7 +269,7 @@ class _GradcheckRecorder:
 
     def __init__(self, net: MLP, data: _Data, alpha: float, l1: float, h: float, hist: History) -> None:
         self.net, self.data, self.alpha, self.l1, self.h, self.hist = net, data, alpha, l1, h, hist
-        size = net.flat_params.size
+        size = net.n_params
         self.chunk = int(max(1, min(2048, (1 << 21) // (2 * size + 1))))
         self.theta = np.empty((self.chunk, size), dtype=net.dtype)
         self.grads = np.empty((self.chunk, size), dtype=net.dtype)
@@ -308,6 +320,21 @@ def _views_batched(flat: Array, shapes: dict[str, tuple[int, ...]]) -> dict[str,
         out[k] = flat[:, offset : offset + size].reshape((flat.shape[0], *shape))
         offset += size
     return out
+
+
+def _diverged(hist: History, checker: _GradcheckRecorder | None, s: int, loss: float, lr: float) -> TrainingDiverged:
+    """Close the History at step ``s`` (whose loss is not finite) and say what to do; the caller has
+    restored the weights of the last finite loss."""
+    if checker is not None:
+        checker.flush()
+    hist.loss, hist.n_correct, hist.batch_sizes = hist.loss[:s], hist.n_correct[:s], hist.batch_sizes[:s]
+    kept = [i for i, step in enumerate(hist.test_steps) if step < s]  # evaluations of the kept weights
+    hist.test_steps = [hist.test_steps[i] for i in kept]
+    for name in ("test_accuracy", "test_loss"):
+        values = getattr(hist, name)
+        setattr(hist, name, [values[i] for i in kept] if values else values)
+    hist.diverged = divergence_message(s, loss, lr)
+    return TrainingDiverged(hist.diverged, hist)
 
 
 class _Trainer:
@@ -368,17 +395,7 @@ class _Trainer:
     def diverged(self, s: int, loss: float) -> TrainingDiverged:
         """Restore the last weights with a finite loss, close the History, and say what to do."""
         np.copyto(self.theta, self.backup)
-        if self.checker is not None:
-            self.checker.flush()
-        hist = self.hist
-        hist.loss, hist.n_correct, hist.batch_sizes = hist.loss[:s], hist.n_correct[:s], hist.batch_sizes[:s]
-        kept = [i for i, step in enumerate(hist.test_steps) if step < s]  # evaluations of the kept weights
-        hist.test_steps = [hist.test_steps[i] for i in kept]
-        for name in ("test_accuracy", "test_loss"):
-            values = getattr(hist, name)
-            setattr(hist, name, [values[i] for i in kept] if values else values)
-        hist.diverged = divergence_message(s, loss, self.opt.lr)
-        return TrainingDiverged(hist.diverged, hist)
+        return _diverged(self.hist, self.checker, s, loss, self.opt.lr)
 
     def evaluate(self, step: int) -> None:
         """Accuracy (classification) or loss (regression) on the evaluation data, after ``step``'s update."""
@@ -433,6 +450,148 @@ def _check_memory(
     need += total * per_step
     what = f"training MLP({net.sizes}) for {total:,} steps of batch_size {batch_size} on {n:,} rows"
     memory.check(what, need)
+
+
+class _DeviceTrainer:
+    """The steps of :class:`_Trainer` for a network of another Array API library, on its device.
+
+    Inside the loop nothing comes back to the host: each step's loss and count are 0-d arrays kept in
+    a list, and every ``chunk`` steps (an epoch's worth) they are stacked and read in one transfer,
+    with the evaluations of those steps. The batches' indices go the other way, once per chunk.
+    ``on_step`` and the gradient check need host numbers, so they read them at each step they see.
+    """
+
+    def __init__(
+        self,
+        net: MLP,
+        data: _Data,
+        opt: SGD | Adam,
+        hist: History,
+        alpha: float,
+        l1: float,
+        test: _Data | None,
+        eval_every: int,
+        on_step: Callable[[StepInfo], None] | None,
+        checker_h: float | None,
+        gradcheck_every: int,
+    ) -> None:
+        self.net, self.data, self.opt, self.hist, self.test = net, data, opt, hist, test
+        self.xp, self.device = net.xp, net.device
+        self.head = HEADS[net.output]
+        self.theta = net.flat_params
+        self.gflat = self.xp.zeros_like(self.theta)
+        self.grads = ParamViews(self.gflat, param_shapes(net.sizes))
+        self.engine = PortableBackprop(net.sizes, net.activation, net.output, self.theta, self.gflat, alpha, l1)
+        self.eval_every, self.on_step, self.gradcheck_every = eval_every, on_step, gradcheck_every
+        self.checker = None
+        if checker_h is not None:
+            self.checker = _GradcheckRecorder(net, data.on_host(), alpha, l1, checker_h, hist)
+        self.flat = ({"theta": self.theta}, {"theta": self.gflat})
+
+    def _copy(self, a: Any) -> Any:
+        return self.xp.asarray(a, copy=True)
+
+    def _copy_opt(self, opt: SGD | Adam) -> SGD | Adam:
+        """A copy of ``opt`` whose state (velocities, moments) is copied on the device."""
+        twin = copy.copy(opt)
+        twin.state = _State()
+        twin.state.arrays = {k: {n: self._copy(a) for n, a in arrs.items()} for k, arrs in opt.state.arrays.items()}
+        return twin
+
+    def _snapshot(self) -> tuple[Any, SGD | Adam]:
+        """The weights and the optimiser's state now, copied on the device."""
+        return self._copy(self.theta), self._copy_opt(self.opt)
+
+    def _restore(self, snapshot: tuple[Any, SGD | Adam]) -> None:
+        """Back to ``snapshot`` in place (the network's vector and the optimiser object stay the same)."""
+        theta, opt = snapshot
+        self.theta[...] = theta
+        self.opt.__dict__.update(self._copy_opt(opt).__dict__)
+
+    def _batch(self, idx: Any, lo: int, hi: int) -> tuple[Any, Any, Any]:
+        xp, d = self.xp, self.data
+        rows = idx[lo:hi]
+        return xp.take(d.X, rows, axis=0), xp.take(d.y, rows, axis=0), None if d.w is None else xp.take(d.w, rows)
+
+    def _step(self, s: int, idx_host: Any, idx: Any, lo: int, hi: int) -> tuple[Any, Any]:
+        """Steps 2, 4 and 5 of the loop for step ``s``: loss and gradient, callbacks, the update."""
+        loss, n_correct = self.engine(*self._batch(idx, lo, hi))
+        if self.on_step is not None:
+            self.on_step(StepInfo(s + 1, idx_host, float(loss), self.grads, self.net.params))
+        if self.checker is not None and s % self.gradcheck_every == 0:
+            self.checker.add(s + 1, to_numpy(self.theta), to_numpy(self.gflat), idx_host, float(loss))
+        self.opt.step(*self.flat)
+        return loss, n_correct
+
+    def _evaluate(self, test: _Data) -> Any:
+        """The evaluation as a 0-d array on the device: rows predicted right, or the regression loss."""
+        xp = self.xp
+        z = self.engine.logits(test.X)
+        if self.head.correct is not None:
+            return xp.sum(xp.astype(self.head.correct(z, test.y), xp.int64))
+        return weighted_mean(self.head.sample_loss(z, test.y), test.w)
+
+    def _read(self, values: list[Any]) -> Array:
+        """One transfer: the 0-d arrays (and Python numbers) of ``values`` as float64 on the host."""
+        xp = self.xp
+        on_device = [xp.astype(v, xp.float64) for v in values if not isinstance(v, (int, float))]
+        read = iter(to_numpy(xp.stack(on_device)).tolist() if on_device else [])
+        return np.array([float(v) if isinstance(v, (int, float)) else next(read) for v in values])
+
+    def run(self, schedule: tuple[int, Callable[[int], Array], list[Array]], chunk: int) -> None:
+        total, batch_of, _perm = schedule
+        hist, xp, test = self.hist, self.xp, self.test
+        previous_last: Any = None
+        for c in range(0, total, chunk):
+            e = min(total, c + chunk)
+            start = self._snapshot()
+            idx_host = [batch_of(s) for s in range(c, e)]
+            bounds = np.cumsum([0] + [i.shape[0] for i in idx_host])
+            idx = xp.asarray(np.concatenate(idx_host), device=self.device)  # the chunk's rows, sent once
+            losses, counts, evals = [], [], []
+            for s in range(c, e):
+                if s == e - 1:
+                    last = self._copy(self.theta)  # theta of the chunk's last step, if the next chunk starts badly
+                loss, n_correct = self._step(s, idx_host[s - c], idx, int(bounds[s - c]), int(bounds[s - c + 1]))
+                losses.append(loss)
+                counts.append(n_correct)
+                if test is not None and (s % self.eval_every == 0 or s == total - 1):
+                    evals.append((s + 1, self._evaluate(test)))
+            numbers = self._read(losses + counts + [v for _, v in evals])
+            n = e - c
+            hist.loss[c:e], hist.n_correct[c:e] = numbers[:n], numbers[n : 2 * n]
+            hist.batch_sizes[c:e] = np.diff(bounds)
+            for (step, _), value in zip(evals, numbers[2 * n :].tolist()):
+                hist.test_steps.append(step)
+                if self.head.correct is not None and test is not None:
+                    hist.test_accuracy.append(int(value) / test.y.shape[0])
+                else:
+                    hist.test_loss.append(value)
+            bad = np.flatnonzero(~np.isfinite(numbers[:n]))
+            if bad.size:
+                s = c + int(bad[0])
+                self._back_to(s, c, start, previous_last, idx_host, idx, bounds)
+                raise _diverged(hist, self.checker, s, float(numbers[s - c]), self.opt.lr)
+            previous_last = last
+        if self.checker is not None:
+            self.checker.flush()
+
+    def _back_to(
+        self, s: int, c: int, start: Any, previous_last: Any, idx_host: list[Any], idx: Any, bounds: Any
+    ) -> None:
+        """The weights at which the last finite loss (of step ``s - 1``) was computed: those of the chunk's
+        start, with its steps before ``s - 1`` replayed (or those kept from the chunk before)."""
+        if s == c and s > 0:
+            self.theta[...] = previous_last
+            return
+        self._restore(start)
+        on_step, checker = self.on_step, self.checker
+        self.on_step = self.checker = None  # a replay: the callbacks saw these steps already
+        try:
+            for r in range(c, s - 1):
+                self._step(r, idx_host[r - c], idx, int(bounds[r - c]), int(bounds[r - c + 1]))
+        finally:
+            self.on_step, self.checker = on_step, checker
 
 
 def train(
@@ -515,11 +674,19 @@ def train(
         batch_sizes=np.empty(total, dtype=np.int64),
         task="classification" if HEADS[net.output].is_classifier else "regression",
     )
-    trainer = _Trainer(
-        net, data, opt, hist, alpha, l1, test, eval_every, on_step, gradcheck_h if gradcheck_every else None,
-        gradcheck_every,
-    )  # fmt: skip
+    checker_h = gradcheck_h if gradcheck_every else None
     t0 = time.perf_counter()
+    if not isinstance(net.flat_params, np.ndarray):
+        device_trainer = _DeviceTrainer(
+            net, data, opt, hist, alpha, l1, test, eval_every, on_step, checker_h, gradcheck_every
+        )
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # for libraries computing with NumPy underneath
+                device_trainer.run(schedule, per_epoch or math.ceil(n / batch_size))
+        finally:
+            hist.time_s = time.perf_counter() - t0
+        return hist
+    trainer = _Trainer(net, data, opt, hist, alpha, l1, test, eval_every, on_step, checker_h, gradcheck_every)
     try:
         with blas_threads_for(batch_size, net.sizes, net.dtype), np.errstate(over="ignore", invalid="ignore"):
             trainer.run(schedule, batch_size, per_epoch)
