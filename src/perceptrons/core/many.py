@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from .activations import ACTIVATIONS, Scratch
 from .heads import HEADS, mean_weights, weighted_mean
 from .network import MLP
-from .optim import Adam, _check_fraction
+from .optim import Adam, _check_fraction, adam_update
 from .threads import blas_threads_for
 from .training import History, _Data, divergence_message, make_schedule
 from .validation import as_generator, check_choice, check_positive
@@ -290,17 +290,8 @@ class _StackedAdam:
             self.state = (np.zeros_like(theta), np.zeros_like(theta), np.empty_like(theta))
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        m, s, tmp = self.state
         lr_t = (self.lr_rows * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)).astype(self.dtype)
-        m *= b1
-        m += np.multiply(g, 1 - b1, out=tmp)  # m <- b1 m + (1 - b1) g
-        s *= b2
-        s += np.multiply(np.square(g, out=tmp), 1 - b2, out=tmp)  # s <- b2 s + (1 - b2) g^2
-        np.sqrt(s, out=tmp)
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr_t
-        theta -= tmp
+        adam_update(theta, g, *self.state, lr_t, b1, b2, self.eps)
 
     def keep(self, rows: Array) -> None:
         self.lr_rows = self.lr_rows[rows]

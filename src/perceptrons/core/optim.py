@@ -106,6 +106,22 @@ class SGD:
         return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov})"
 
 
+def adam_update(
+    theta: Array, g: Array, m: Array, s: Array, tmp: Array, lr_t: Any, b1: float, b2: float, eps: float
+) -> None:
+    """One Adam update of NumPy arrays in place, through the scratch array ``tmp`` (no new array);
+    ``lr_t`` is the bias-corrected step size (a number, or one per row: the stack of ``train_many``)."""
+    m *= b1
+    m += np.multiply(g, 1 - b1, out=tmp)  # m <- b1 m + (1 - b1) g
+    s *= b2
+    s += np.multiply(np.square(g, out=tmp), 1 - b2, out=tmp)  # s <- b2 s + (1 - b2) g^2
+    np.sqrt(s, out=tmp)
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= lr_t
+    theta -= tmp  # theta <- theta - lr_t m / (sqrt(s) + eps)
+
+
 class Adam:
     """Adam (Kingma & Ba, 2015) with bias correction folded into the step size."""
 
@@ -132,16 +148,7 @@ class Adam:
                 s += (1 - b2) * (g * g)
                 theta -= lr_t * (m / (namespace_of(s).sqrt(s) + self.eps))
                 continue
-            m, s, tmp = st["m"], st["s"], st["scratch"]
-            m *= b1
-            m += np.multiply(g, 1 - b1, out=tmp)  # m <- b1 m + (1 - b1) g
-            s *= b2
-            s += np.multiply(np.square(g, out=tmp), 1 - b2, out=tmp)  # s <- b2 s + (1 - b2) g^2
-            np.sqrt(s, out=tmp)
-            tmp += self.eps
-            np.divide(m, tmp, out=tmp)
-            tmp *= lr_t
-            theta -= tmp  # theta <- theta - lr_t m / (sqrt(s) + eps)
+            adam_update(theta, g, st["m"], st["s"], st["scratch"], lr_t, b1, b2, self.eps)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"
