@@ -100,6 +100,30 @@ def test_backward_pass_deltas_make_the_reference_gradient():
     assert s.frame()["dead"][0] >= 1 and s.frame()["dead"][1] == 0
 
 
+def test_gradient_check_runs_for_the_largest_network_on_a_fresh_sample_each_time():
+    s = Session({"layers": [64] * 6, "activation": "relu"})
+    n_params = sum(v.size for v in s.net.params.values())
+    checks = [s.frame()["gradcheck"] for _ in range(2)]
+    for g in checks:
+        assert g["passed"] and g["entries"] == n_params == 21122 and 300 <= g["checked"] < 400
+    # an independent oracle at the entries a sampled check drew: the textbook loop of central differences
+    rng = np.random.default_rng([1, 15])  # the session's check stream (init_seed 1)
+    res = perceptrons.gradcheck(s.net, s.Xtr[:16], s.ttr[:16], sample=300, seed=rng)
+    net = perceptrons.MLP(s.net.sizes, activation="relu", seed=0)
+    net.params = {k: v.copy() for k, v in s.net.params.items()}
+    for k, c in res.checks.items():
+        for idx in zip(*np.nonzero(c.checked)):
+            old = net.params[k][idx]
+            net.params[k][idx] = old + 1e-5
+            up = net.loss(s.Xtr[:16], s.ttr[:16])
+            net.params[k][idx] = old - 1e-5
+            down = net.loss(s.Xtr[:16], s.ttr[:16])
+            net.params[k][idx] = old
+            assert c.numeric[idx] == pytest.approx((up - down) / 2e-5, rel=1e-6, abs=1e-9)
+    small = Session({"layers": [8, 8]}).frame()["gradcheck"]
+    assert small["checked"] == small["entries"] == 2 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2  # a small network: every entry
+
+
 @pytest.mark.parametrize(
     "losses, words",
     [
@@ -201,6 +225,17 @@ def test_weight_tooltips_are_reachable_and_a_click_edits_the_weight(open_page):
     page.wait_for_function(f"window.__pg.weight({layer}, {i}, {j})[0] === 2.5", timeout=10000)
     assert '"weight"' in page.evaluate("decodeURIComponent(location.hash)")
     assert page.errors == []
+
+
+def test_the_page_shows_the_sampled_gradient_check_of_the_largest_network(open_page):
+    page = open_page("#layers=64,64,64,64,64,64&activation=relu")
+    text = page.locator("#gradcheck").inner_text()
+    assert "passed" in text and "of 21,122 entries, drawn at random" in text
+    assert page.locator("#gradcheck").get_attribute("title").startswith("A large network checks a fresh random sample")
+    page = open_page()
+    assert (
+        "passed" in page.locator("#gradcheck").inner_text() and "drawn" not in page.locator("#gradcheck").inner_text()
+    )
 
 
 def test_classes_slider_only_where_it_means_something(open_page):

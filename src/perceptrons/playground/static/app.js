@@ -174,10 +174,11 @@ function onFrame(f) {
   $("steps").textContent = f.step;
   for (const k of ["train_loss", "test_loss", "train_acc", "test_acc"]) $(k).textContent = fmt(f[k]);
   if (f.gradcheck) {
-    const g = f.gradcheck;
-    if (g.skipped) $("gradcheck").textContent = g.skipped;
-    else $("gradcheck").textContent = `${g.norm_rel_error.toExponential(1)} (${g.passed ? "passed" : "FAILED"}` +
-      (g.kinks ? `, ${g.kinks} at ReLU kinks` : "") + ")";
+    const g = f.gradcheck, sampled = g.checked < g.entries;
+    $("gradcheck").textContent = `${g.norm_rel_error === null ? "-" : g.norm_rel_error.toExponential(1)} (${g.passed ? "passed" : "FAILED"}` +
+      (g.kinks ? `, ${g.kinks} at ReLU kinks` : "") + (sampled ? `; ${g.checked} of ${g.entries.toLocaleString("en")} entries, drawn at random` : "") + ")";
+    $("gradcheck").title = sampled ? "A large network checks a fresh random sample of its weights at each check (every array, in proportion to its size)" :
+      "Every weight and bias checked against central differences";
   }
   $("diverged").textContent = f.diverged || ""; $("diverged").hidden = !f.diverged;
   if (f.diverged) setPlaying(false);
