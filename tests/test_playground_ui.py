@@ -297,7 +297,7 @@ def test_malformed_links_fall_back_field_by_field(open_page):
 
 
 def test_python_code_and_link_reproduce_a_run_with_a_mid_run_change(open_page, tmp_path):
-    page = open_page("#dataset=moons&layers=6,4")
+    page = open_page("#dataset=moons&layers=6,4&optimizer=momentum")
     page.get_by_label("Learning rate").select_option("0.03")
     page.wait_for_function("window.__pg.last.lr === 0.03", timeout=10000)
     page.locator("body").click(position={"x": 5, "y": 890})
@@ -316,16 +316,30 @@ def test_python_code_and_link_reproduce_a_run_with_a_mid_run_change(open_page, t
     assert "opt.lr = 0.3" in code
     net = _run_code(code)
     np.testing.assert_array_equal(net.flat_params, shown.flat_params)
-    # the link: a fresh tab replays the recorded change at epoch 10
+    # the link opens at the copied epoch: the same weights bit for bit, the same loss shown, no frame before it
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Share link").click()
+    assert "epoch=20" in page.url
     other = open_page("#" + page.url.split("#", 1)[1])
-    other.locator("body").click(position={"x": 5, "y": 890})
-    for k in range(20):
-        other.keyboard.press("ArrowRight")
-        _epoch(other, k + 1)
+    assert other.evaluate("[window.__pg.last.epoch, window.__pg.frames]") == [20, 1]
     assert other.evaluate("window.__pg.last.lr") == 0.3
+    for k in ("train_loss", "test_loss", "train_acc", "test_acc"):
+        assert other.locator(f"#{k}").inner_text() == page.locator(f"#{k}").inner_text()
+    assert other.evaluate("window.__pg.last.weights") == page.evaluate("window.__pg.last.weights")
     np.testing.assert_array_equal(_params(other, tmp_path, "link.npz").flat_params, shown.flat_params)
+    assert other.evaluate("window.__pg.curves.epoch.length") == 21  # the loss curve it went through
+    assert "Opened the shared run at epoch 20" in other.locator("#notice").inner_text()
+    # and it goes on as the sender's run does (optimizer state and sample order included)
+    for p in (page, other):
+        p.get_by_role("button", name="Step one epoch").click()
+        _epoch(p, 21)
+    np.testing.assert_array_equal(
+        _params(other, tmp_path, "a.npz").flat_params, _params(page, tmp_path, "b.npz").flat_params
+    )
+    # reset goes back to the run's start, and the address bar follows
+    other.get_by_role("button", name="Reset").click()
+    _epoch(other, 0)
+    other.wait_for_function("!location.hash.includes('epoch=')", timeout=5000)
 
 
 def test_invalid_batch_is_refused_and_limits_say_why(open_page):

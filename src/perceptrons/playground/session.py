@@ -17,6 +17,7 @@ import functools
 import math
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ LIMITS = {
     "seed": 2**31 - 1,
     "coordinate": 1e6,  # |x|, |y| of a clicked point: the picture's window must stay finite
     "schedule": 500,
+    "epoch": 1_000_000,  # a shared link opens at this epoch at most (the server replays the run to it)
 }
 CLASSIFICATION_SETS = ("circles", "moons", "xor", "spiral", "gaussian", "blobs", "csv", "custom")
 REGRESSION_SETS = tuple(REGRESSION)
@@ -83,8 +85,10 @@ DEFAULTS: dict[str, Any] = {
     "init_seed": 1,
     "order_seed": 1,
     "schedule": [],
+    "epoch": 0,  # the epoch the run opens at: a shared link replays the run up to where it was copied
 }
 EXTRA_KEYS = {"csv", "points", "label", "window"}
+HISTORY_POINTS = 1000  # the loss history sent after a replay: at most this many epochs, evenly spaced
 HEAT_RES = 64  # the heat map grid (HEAT_RES^2 points, one batched forward pass)
 NEURON_RES = 24  # the per-neuron output and gradient maps
 SMALL_HEAT_RES = 48  # ... and heat map grid
@@ -187,6 +191,7 @@ def validate_config(raw: Any) -> dict[str, Any]:
     for key in ("data_seed", "init_seed", "order_seed"):
         cfg[key] = _num(cfg, key, 0, LIMITS["seed"], integer=True)
     cfg["schedule"] = _check_schedule(cfg)
+    cfg["epoch"] = _num(cfg, "epoch", 0, LIMITS["epoch"], integer=True)
     if cfg.get("window") is not None:
         w = cfg["window"]
         ok = isinstance(w, list) and len(w) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in w)
@@ -494,6 +499,34 @@ class Session:
         enough that a second thread only waits for a busy core."""
         with _blas().limit(limits=1, user_api="blas"):
             return self._frame(with_gradcheck)
+
+    def replay(self, target: int, budget_s: float) -> None:
+        """Train on towards epoch ``target`` (a shared link's epoch) for about ``budget_s`` seconds.
+
+        The same epochs as the sender's, so the same weights bit for bit: each is one :meth:`epoch`
+        with the schedule applied as it passes, and frames never change the run. Each epoch's losses
+        are recorded, so the page can draw the curve it missed (:meth:`history`)."""
+        end = time.perf_counter() + budget_s
+        while self.epochs < target and not self.diverged:
+            self._curve_point()
+            self.epoch()
+            if time.perf_counter() > end:
+                break
+
+    def _curve_point(self) -> None:
+        """The losses at the current epoch, once per epoch however many frames show it."""
+        if len(self.curve["train_loss"]) <= self.epochs:
+            for k, v in self._metrics().items():
+                self.curve[k].append(math.nan if v is None else v)
+
+    def history(self) -> dict[str, list[Any]]:
+        """The recorded loss curve, at most HISTORY_POINTS epochs evenly spaced (NaN as None)."""
+        n = len(self.curve["train_loss"])
+        keep = np.unique(np.linspace(0, n - 1, min(n, HISTORY_POINTS)).round().astype(int)) if n else []
+        out: dict[str, list[Any]] = {"epoch": [int(i) for i in keep]}
+        for k, values in self.curve.items():
+            out[k] = [_finite(values[i]) for i in keep]
+        return out
 
     def _frame(self, with_gradcheck: bool) -> dict[str, Any]:
         m = self._metrics()

@@ -21,10 +21,10 @@ let CATALOG = {circles: {noise: [0.3, 0.01, 0.1]}, moons: {noise: [0.4, 0.01, 0.
   plane: {noise: [0.5, 0.01, 0.05]}, bumps: {noise: [0.5, 0.01, 0.05]}};
 const DEFAULTS = {dataset: "circles", noise: 0.1, n: 500, classes: 2, test_ratio: 0.5, features: ["x1", "x2"], layers: [8, 8],
   activation: "tanh", optimizer: "sgd", lr: 0.1, batch: 10, reg: "none", reg_rate: 0, data_seed: 1,
-  init_seed: 1, order_seed: 1, schedule: []};
-const LIMITS = {layers: 6, units: 64, points: 2000, batch: 2000, seed: 2147483647, schedule: 500};
-const MAX_WIRES = 400;
-const MAX_POINTS = 1000;  // per chart line: a longer history keeps every other epoch, so drawing stays cheap  // per layer: a larger layer draws its strongest wires only
+  init_seed: 1, order_seed: 1, schedule: [], epoch: 0};
+const LIMITS = {layers: 6, units: 64, points: 2000, batch: 2000, seed: 2147483647, schedule: 500, epoch: 1000000};
+const MAX_WIRES = 400;  // per layer: a larger layer draws its strongest wires only
+const MAX_POINTS = 1000;  // per chart line: a longer history keeps every other epoch, so drawing stays cheap
 
 const $ = (id) => document.getElementById(id);
 const pg = window.__pg = {frames: 0, drawn: 0, raf: 0, last: null, errors: [], data: null, playing: false, curves: null,
@@ -40,7 +40,7 @@ const CHOICES = {dataset: [...CLASSIFICATION, ...REGRESSION, "custom"], activati
   optimizer: ["sgd", "momentum", "adam"], reg: ["none", "l1", "l2"]};
 const RANGES = {noise: [0, 3], test_ratio: [0.1, 0.9], lr: [1e-6, 10], reg_rate: [0, 1]};
 const INTS = {n: [10, LIMITS.points], classes: [2, 5], batch: [1, LIMITS.batch], data_seed: [0, LIMITS.seed],
-  init_seed: [0, LIMITS.seed], order_seed: [0, LIMITS.seed]};
+  init_seed: [0, LIMITS.seed], order_seed: [0, LIMITS.seed], epoch: [0, LIMITS.epoch]};
 
 function parseField(k, v) {
   // the value of field k from its URL text, or undefined when it is not valid
@@ -98,6 +98,7 @@ function writeURL() {
   const q = new URLSearchParams();
   for (const k of Object.keys(DEFAULTS)) {
     if (k === "schedule") { if (config.schedule.length) q.set(k, JSON.stringify(config.schedule)); }
+    else if (k === "epoch") { if (config.epoch) q.set(k, String(config.epoch)); }
     else if (k === "layers" || k === "features") q.set(k, config[k].join(","));
     else q.set(k, String(config[k]));
   }
@@ -125,7 +126,7 @@ function sendConfig() {
 // A change of anything but the learning rate starts a new run; say so when one was under way.
 function restart(what) {
   const epoch = pg.last ? pg.last.epoch : 0;
-  config.schedule = [];
+  config.schedule = []; config.epoch = 0;
   if (epoch > 0) notice(`Changed ${what}: a new run starts from epoch 0 (only the learning rate and weights change mid-run, and are recorded).`);
   sendConfig();
 }
@@ -140,6 +141,10 @@ function onMessage(m) {
   if (m.type === "error") { pg.errors.push(m.message); showError(m.message); return; }
   if (m.type === "data") { onData(m); return; }
   if (m.type === "frame") { onFrame(m); return; }
+  if (m.type === "replay") {
+    $("heat-caption").textContent = `Opening the shared run at epoch ${m.target}: replayed ${m.epoch} of ${m.target} epochs\u2026`;
+    return;
+  }
   if (m.type === "model") {
     const bytes = Uint8Array.from(atob(m.data), (c) => c.charCodeAt(0));
     const a = document.createElement("a");
@@ -189,6 +194,16 @@ function onFrame(f) {
     config.lr = f.base_lr; config.schedule = f.schedule; writeURL();
   }
   if (Number($("lr").value) !== f.lr) fillLR(f.lr);
+  if (f.history && pg.curves) {  // a shared run replayed to its epoch: the curve it went through
+    const h = f.history;
+    pg.curves = {train_loss: h.train_loss, test_loss: h.test_loss, test_acc: h.test_acc, epoch: h.epoch,
+      norms: h.epoch.map((e) => (e === f.epoch ? f.grad_norms : []))};
+    notice(`Opened the shared run at epoch ${f.epoch}: replayed from its seeds and recorded changes, so the weights are the ones it had when the link was copied.`);
+  }
+  // the address bar opens the run where it is: at each frame while paused, once a second while playing
+  if (f.epoch !== config.epoch && (!pg.playing || performance.now() - (pg.urlWritten || 0) > 1000)) {
+    config.epoch = f.epoch; writeURL(); pg.urlWritten = performance.now();
+  }
   const c = pg.curves;
   if (c && (c.epoch.length === 0 || c.epoch[c.epoch.length - 1] !== f.epoch)) {
     c.train_loss.push(f.train_loss); c.test_loss.push(f.test_loss); c.test_acc.push(f.test_acc); c.epoch.push(f.epoch);
@@ -595,6 +610,7 @@ function setupFeatures() {
 function togglePlay() { setPlaying(!pg.playing); send({type: pg.playing ? "play" : "pause"}); }
 function step() { setPlaying(false); send({type: "step"}); }
 function copyLink() {
+  if (pg.last) config.epoch = pg.last.epoch;  // the link opens where the run is now
   writeURL();
   const done = (ok) => {
     $("link-status").textContent = ok ? "Copied" : "Copy blocked: the link is in the address bar";
@@ -616,6 +632,7 @@ function addPoint(ev, nextClass) {
     config.points = []; config.window = pg.data.window.map((v) => Number(v.toFixed(4)));
     config.dataset = "custom"; config.schedule = [];
   }
+  config.epoch = 0;  // new data: a new run from its start
   config.points.push([Number(x.toFixed(3)), Number(y.toFixed(3)), Number($("draw-class").value)]);
   $("show-train").checked = $("show-test").checked = true;  // no click may vanish into a hidden set
   pg.pending = (pg.pending || 0) + 1;
