@@ -522,8 +522,8 @@ class Session:
     def history(self) -> dict[str, list[Any]]:
         """The recorded loss curve, at most HISTORY_POINTS epochs evenly spaced (NaN as None)."""
         n = len(self.curve["train_loss"])
-        keep = np.unique(np.linspace(0, n - 1, min(n, HISTORY_POINTS)).round().astype(int)) if n else []
-        out: dict[str, list[Any]] = {"epoch": [int(i) for i in keep]}
+        keep: list[int] = np.unique(np.linspace(0, n - 1, min(n, HISTORY_POINTS)).round().astype(int)).tolist()
+        out: dict[str, list[Any]] = {"epoch": keep}
         for k, values in self.curve.items():
             out[k] = [_finite(values[i]) for i in keep]
         return out
