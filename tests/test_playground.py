@@ -141,6 +141,17 @@ def test_an_epoch_out_of_range_is_refused(epoch):
         Session({"epoch": epoch})
 
 
+def test_weights_beyond_float32_still_draw():
+    """The pictures are computed in float32: weights past its range are clipped and drawn, never raised."""
+    s = Session({"layers": [8, 8]})
+    s.net.params["W1"][:] = 1e39  # finite in float64, past float32's 3.4e38
+    f = s.frame()
+    heat = np.frombuffer(base64.b64decode(f["heat"]), dtype=np.uint8).reshape(-1, 2)
+    assert heat.shape == (64 * 64, 2) and heat.max() <= 255
+    sent = np.frombuffer(base64.b64decode(f["weights"][1]), dtype=np.float32)
+    assert np.isfinite(sent).all() and sent.max() == np.finfo(np.float32).max
+
+
 def test_default_configuration_is_valid():
     assert validate_config({})["layers"] == [8, 8]
 

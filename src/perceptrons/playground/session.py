@@ -97,9 +97,9 @@ LARGE_NET = 96
 GRADCHECK_POINTS = 16
 # Central differences cost two loss evaluations per parameter: up to GRADCHECK_FULL parameters every
 # entry is checked; a larger network (6 x 64 has 21,000) checks about GRADCHECK_SAMPLE entries drawn
-# afresh each time (every array in proportion to its size, at least 4 of each), ~25 ms for 6 x 64.
+# afresh each time (every array in proportion to its size, at least 4 of each): ~5 ms for 6 x 64.
 GRADCHECK_FULL = 3000
-GRADCHECK_SAMPLE = 300
+GRADCHECK_SAMPLE = 150
 STUCK_EPOCHS = 100
 GRAD_RES = 8  # the gradient maps: mean backpropagated signal of the training points in each cell
 MIN_SPLIT = 10  # drawn data sets smaller than this are not split: every point trains
@@ -263,8 +263,11 @@ def chance_loss(y: np.ndarray, regression: bool, n_outputs: int) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def loss_warning(losses: list[float], chance: float) -> str | None:
+def loss_warning(losses: list[float], chance: float, best: float | None = None) -> str | None:
     """Why the training loss curve (one value per epoch) looks wrong now, or None.
+
+    ``losses`` needs only the last STUCK_EPOCHS epochs, with ``best`` the lowest loss of the whole
+    run (by default, of ``losses``): a frame's check then costs the same at epoch 10 and 100,000.
 
     Rising: the last loss is above both twice the best so far and the chance level. Oscillating:
     over the last 12 epochs the loss turned direction at least 7 times, swinging by more than a
@@ -275,7 +278,7 @@ def loss_warning(losses: list[float], chance: float) -> str | None:
     finite = [v for v in losses if math.isfinite(v)]
     if len(finite) < 3:
         return None
-    last, best = finite[-1], min(finite)
+    last, best = finite[-1], min(finite) if best is None else min(best, *finite)
     if last > 2 * best and last > chance:
         return f"The loss is rising (now {last:.3g}, best {best:.3g}): lower the learning rate."
     tail = np.array(finite[-12:])
@@ -300,15 +303,22 @@ def _b64(a: np.ndarray) -> str:
 
 def _f32(a: np.ndarray) -> np.ndarray:
     """float32 for the page: NaN as 0 and huge values (a diverging run) clipped to float32's range."""
+    with np.errstate(over="ignore", invalid="ignore"):  # out of float32's range: handled below
+        out = a.astype(np.float32)
+    if np.isfinite(out).all():  # the usual case, without the three passes below
+        return out
     big = float(np.finfo(np.float32).max)
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=big, neginf=-big), -big, big).astype(np.float32)
 
 
 def _int8_map(values: np.ndarray) -> dict[str, Any]:
     """(units, cells) values as int8 over their largest magnitude, with that scale."""
-    scale = float(np.nanmax(np.abs(values))) if values.size else 0.0
-    scale = scale if scale > 0 and math.isfinite(scale) else 1.0
-    return {"scale": scale, "data": _b64(np.round(np.nan_to_num(values) / scale * 127).astype(np.int8))}
+    scale = float(np.abs(values).max()) if values.size else 0.0
+    if not math.isfinite(scale):  # NaN or inf somewhere (a diverging run): drawn as 0, scaled by the rest
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        scale = float(np.abs(values).max())
+    scale = scale if scale > 0 else 1.0
+    return {"scale": scale, "data": _b64(np.round(values / scale * 127).astype(np.int8))}
 
 
 class Session:
@@ -353,6 +363,7 @@ class Session:
         self.diverged: str | None = None
         self.warning: str | None = None
         self.curve: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
+        self.best_loss = math.inf  # the lowest training loss of the run (the curve's minimum)
         small = sum(cfg["layers"]) <= LARGE_NET
         self.neuron_res = NEURON_RES if small else SMALL_NEURON_RES
         self.heat_res = HEAT_RES if small else SMALL_HEAT_RES
@@ -368,9 +379,11 @@ class Session:
     def _grids(self) -> None:
         x0, x1, y0, y1 = self.window
         gx, gy = np.meshgrid(np.linspace(x0, x1, self.heat_res), np.linspace(y1, y0, self.heat_res))  # row 0 = top
-        self.heat_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        grid = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        self.heat_pts = grid.astype(np.float32)  # the pictures are computed in float32 (see _frame)
         gx, gy = np.meshgrid(np.linspace(x0, x1, self.neuron_res), np.linspace(y1, y0, self.neuron_res))
-        self.neuron_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        grid = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        self.neuron_pts = grid.astype(np.float32)
         # the gradient-map cell of each training point (row 0 = top)
         R = GRAD_RES
         cx = np.clip(np.floor((self.Xtr_raw[:, 0] - x0) / (x1 - x0) * R), 0, R - 1)
@@ -452,7 +465,8 @@ class Session:
         rate, reg = self.config["reg_rate"], self.config["reg"]
         return (rate if reg == "l2" else 0.0), (rate if reg == "l1" else 0.0)
 
-    def _metrics(self) -> dict[str, float | None]:
+    def _metrics(self, z_train: np.ndarray | None = None) -> dict[str, float | None]:
+        """Loss and accuracy on both sets (``z_train``: the training logits, when already computed)."""
         p = self.net.params
         act = self.net.activation
         head = HEADS[self.net.output]
@@ -461,7 +475,7 @@ class Session:
             if len(t) == 0:  # a handful of drawn points can leave the test set empty
                 out[f"{name}_loss"] = out[f"{name}_acc"] = None
                 continue
-            z = forward(p, X, act)
+            z = z_train if name == "train" and z_train is not None else forward(p, X, act)
             out[f"{name}_loss"] = float(head.sample_loss(z, t).mean())
             out[f"{name}_acc"] = None if head.correct is None else float(np.mean(head.correct(z, t)))
         return out
@@ -471,6 +485,11 @@ class Session:
         each sample's backpropagated signal ``delta = d loss_n / d a`` (N, units) at the layer's
         pre-activations ``a`` (the quantity whose products with h_i^T make ``dW``); and per hidden
         layer the number of dead units: f'(a) = 0 on every training point, so no gradient reaches them."""
+        grads, deltas, dead, _ = self._backward_pass()
+        return grads, deltas, dead
+
+    def _backward_pass(self) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[int], np.ndarray]:
+        """:meth:`backward`, and the training set's logits its forward pass computed."""
         p, act = self.net.params, ACTIVATIONS[self.net.activation]
         alpha, l1 = self._penalties()
         _, grads = loss_and_grads(p, self.Xtr, self.ttr, self.net.activation, self.net.output, alpha, l1)
@@ -486,7 +505,7 @@ class Session:
             delta = (delta @ p[f"W{i}"].T) * df
             deltas.insert(0, delta)
             dead.insert(0, int(np.sum(np.all(df == 0, axis=0))))
-        return dict(grads), deltas, dead
+        return dict(grads), deltas, dead, z
 
     def _gradient_maps(self, deltas: list[np.ndarray]) -> list[dict[str, Any]]:
         """Each hidden unit's mean delta over the training points in each GRAD_RES cell (0 where none)."""
@@ -513,11 +532,14 @@ class Session:
             if time.perf_counter() > end:
                 break
 
-    def _curve_point(self) -> None:
+    def _curve_point(self, metrics: dict[str, float | None] | None = None) -> None:
         """The losses at the current epoch, once per epoch however many frames show it."""
         if len(self.curve["train_loss"]) <= self.epochs:
-            for k, v in self._metrics().items():
+            for k, v in (self._metrics() if metrics is None else metrics).items():
                 self.curve[k].append(math.nan if v is None else v)
+            last = self.curve["train_loss"][-1]
+            if math.isfinite(last):
+                self.best_loss = min(self.best_loss, last)
 
     def history(self) -> dict[str, list[Any]]:
         """The recorded loss curve, at most HISTORY_POINTS epochs evenly spaced (NaN as None)."""
@@ -529,28 +551,18 @@ class Session:
         return out
 
     def _frame(self, with_gradcheck: bool) -> dict[str, Any]:
-        m = self._metrics()
-        if len(self.curve["train_loss"]) <= self.epochs:  # one point per epoch, however many frames show it
-            for k, v in m.items():
-                self.curve[k].append(math.nan if v is None else v)
+        grads, deltas, dead, z_train = self._backward_pass()
+        m = self._metrics(z_train)
+        self._curve_point(m)
         if not self.diverged:  # one message while the trouble lasts (not one per kind), gone when the run recovers
-            now = loss_warning(self.curve["train_loss"], self.chance)
+            now = loss_warning(self.curve["train_loss"][-STUCK_EPOCHS:], self.chance, self.best_loss)
             self.warning = (self.warning or now) if now else None
-        p = self.net.params
-        act = self.net.activation
-        z = forward(p, self.heat_pts, act)
-        if self.regression:  # the predicted value on the grid, int8 over its largest magnitude
-            heat = _int8_map(z.T)
-        else:  # softmax probabilities on the grid, quantised to bytes (HEAT_RES^2 x C)
-            heat = {"scale": 1.0, "data": _b64(np.round(softmax(z) * 255).astype(np.uint8))}
-        neurons = []
-        h = self.neuron_pts
-        for i in range(self.net.n_layers - 1):
-            h = ACTIVATIONS[act].f(h @ p[f"W{i}"] + p[f"b{i}"])
-            neurons.append(_int8_map(h.T))
-        grads, deltas, dead = self.backward()
+        # the pictures in float32 (they are sent as bytes: float32 is ample, and its products twice as fast)
+        p = {k: _f32(v) for k, v in self.net.params.items()}
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge weights: drawn, not raised
+            heat, neurons = self._pictures(p)
         n_layers = self.net.n_layers
-        weights = [_f32(p[f"W{i}"]) for i in range(n_layers)]
+        weights = [p[f"W{i}"] for i in range(n_layers)]
         dW = [_f32(grads[f"W{i}"]) for i in range(n_layers)]
         frame: dict[str, Any] = {
             "type": "frame",
@@ -568,7 +580,7 @@ class Session:
             "gradient_maps": self._gradient_maps(deltas),
             "sizes": list(self.net.sizes),
             "weights": [_b64(W) for W in weights],
-            "biases": [_b64(_f32(p[f"b{i}"])) for i in range(n_layers)],
+            "biases": [_b64(p[f"b{i}"]) for i in range(n_layers)],
             "grads": [_b64(g) for g in dW],
             "grad_norms": [_finite(float(np.linalg.norm(grads[f"W{i}"]))) for i in range(n_layers)],
             "dead": dead,
@@ -581,6 +593,21 @@ class Session:
         if with_gradcheck and not self.diverged:
             frame["gradcheck"] = self.gradient_check()
         return frame
+
+    def _pictures(self, p: dict[str, np.ndarray]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The output over the heat grid and each hidden unit's output over the neuron grid (quantised)."""
+        act = ACTIVATIONS[self.net.activation]
+        z = forward(p, self.heat_pts, self.net.activation)
+        if self.regression:  # the predicted value on the grid, int8 over its largest magnitude
+            heat = _int8_map(z.T)
+        else:  # softmax probabilities on the grid, quantised to bytes (HEAT_RES^2 x C)
+            heat = {"scale": 1.0, "data": _b64(np.round(np.nan_to_num(softmax(z)) * 255).astype(np.uint8))}
+        neurons = []
+        h = self.neuron_pts
+        for i in range(self.net.n_layers - 1):
+            h = act.f(h @ p[f"W{i}"] + p[f"b{i}"])
+            neurons.append(_int8_map(h.T))
+        return heat, neurons
 
     def gradient_check(self) -> dict[str, Any]:
         """The analytic gradient on the first GRADCHECK_POINTS training points against central

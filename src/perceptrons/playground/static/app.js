@@ -246,7 +246,7 @@ function atlas(values, R, units, color, mask) {
   const tmp = document.createElement("canvas"); tmp.width = R; tmp.height = R * units;
   const ctx = tmp.getContext("2d"), img = ctx.createImageData(R, R * units), d = img.data, table = lut(color);
   for (let i = 0; i < R * R * units; i++) {
-    const c = mask && !mask[i % (R * R)] ? [246, 246, 246] : table[values[i] + 128];
+    const c = mask && !mask[i % (R * R)] ? MASKED : table[values[i] + 128];
     d[4 * i] = c[0]; d[4 * i + 1] = c[1]; d[4 * i + 2] = c[2]; d[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
@@ -265,38 +265,85 @@ function heatImage(f) {
       img.data.set([c[0], c[1], c[2], 255], 4 * i);
     }
   } else {
-    const p = decode(f.heat, Uint8Array);
+    const p = decode(f.heat, Uint8Array), table = regionColors(C, disc), d = img.data;
     for (let i = 0; i < R * R; i++) {
       let best = 0;
       for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
-      // the winning class's colour, paler the less sure: a fresh network is pale, never a muddy mixture
-      const sure = (p[i * C + best] / 255 - 1 / C) / (1 - 1 / C);
-      const col = mix(WHITE, CLASS_COLORS[best], disc ? 0.55 : 0.12 + 0.5 * Math.max(0, sure));
-      img.data.set([col[0], col[1], col[2], 255], 4 * i);
+      const at = 3 * (best * 256 + p[i * C + best]);
+      d[4 * i] = table[at]; d[4 * i + 1] = table[at + 1]; d[4 * i + 2] = table[at + 2]; d[4 * i + 3] = 255;
     }
   }
   ctx.putImageData(img, 0, 0);
   return tmp;
+}
+// The winning class's colour, paler the less sure (a fresh network is pale, never a muddy mixture), for
+// each class and each probability byte: computed once per class count, not once per pixel and frame.
+const REGION_TABLES = new Map();
+function regionColors(C, disc) {
+  const key = `${C}:${disc}`;
+  if (!REGION_TABLES.has(key)) {
+    const t = new Uint8ClampedArray(3 * 256 * C);
+    for (let c = 0; c < C; c++) for (let b = 0; b < 256; b++) {
+      const sure = (b / 255 - 1 / C) / (1 - 1 / C);
+      t.set(mix(WHITE, CLASS_COLORS[c], disc ? 0.55 : 0.12 + 0.5 * Math.max(0, sure)).map(Math.round), 3 * (c * 256 + b));
+    }
+    REGION_TABLES.set(key, t);
+  }
+  return REGION_TABLES.get(key);
 }
 function valueSpan() {
   let m = 1e-9;
   for (const set of ["train", "test"]) for (const p of pg.data[set]) m = Math.max(m, Math.abs(p[2]));
   return m;
 }
-function layerAtlas(f, layer) {
-  // layer 0: the input features (from the data message); hidden layers: their output or gradient maps
+function layerMaps(f, layer) {
+  // layer 0: the input features (from the data message); hidden layers: their output or gradient maps.
+  // {values: R x R int8 per unit, stacked; R; mask: the cells that mean something (gradients: where data is)}
   const key = `${layer}:${pg.view}`, R = atlasRes(f, layer);
+  f.maps = f.maps || {};
+  if (!f.maps[key]) {
+    let values, mask = null;
+    if (layer === 0) {
+      const maps = pg.data.inputs.map((m) => decode(m.data, Int8Array));
+      values = new Int8Array(R * R * maps.length);
+      maps.forEach((m, k) => values.set(m, k * R * R));
+    } else if (pg.view === "backward") {
+      values = decode(f.gradient_maps[layer - 1].data, Int8Array); mask = cellMask(R);
+    } else values = decode(f.neurons[layer - 1].data, Int8Array);
+    f.maps[key] = {values, R, mask};
+  }
+  return f.maps[key];
+}
+function layerAtlas(f, layer) {  // the maps as one image, R x (R * units): a hovered unit is drawn large from it
+  const key = `${layer}:${pg.view}`;
   f.atlases = f.atlases || {};
   if (!f.atlases[key]) {
-    if (layer === 0) {
-      const maps = pg.data.inputs.map((m) => decode(m.data, Int8Array)), all = new Int8Array(R * R * maps.length);
-      maps.forEach((m, k) => all.set(m, k * R * R));
-      f.atlases[key] = atlas(all, R, maps.length, signColor);
-    } else if (pg.view === "backward") {
-      f.atlases[key] = atlas(decode(f.gradient_maps[layer - 1].data, Int8Array), R, f.sizes[layer], signColor, cellMask(R));
-    } else f.atlases[key] = atlas(decode(f.neurons[layer - 1].data, Int8Array), R, f.sizes[layer], signColor);
+    const {values, R, mask} = layerMaps(f, layer);
+    f.atlases[key] = atlas(values, R, values.length / (R * R), signColor, mask);
   }
   return f.atlases[key];
+}
+const MASKED = [246, 246, 246];
+function drawColumn(ctx, f, li, col) {
+  // the unit maps of one column, each scaled (nearest cell) into its square, written into one image in
+  // device pixels and drawn once: a 6 x 64 network draws 7 images per frame instead of 384
+  const {dpr} = pg.layout, s = col[0].s, S = Math.max(1, Math.round(s * dpr));
+  const {values, R, mask} = layerMaps(f, li), table = lut(signColor);
+  const top = col[0].y - s / 2, rows = col.map((nd) => Math.round((nd.y - s / 2 - top) * dpr));
+  const img = new ImageData(S, rows[rows.length - 1] + S), d = img.data, cell = new Int32Array(S);
+  for (let p = 0; p < S; p++) cell[p] = Math.min(R - 1, Math.floor((p + 0.5) * R / S));
+  col.forEach((nd, j) => {
+    for (let py = 0; py < S; py++) {
+      const row = cell[py] * R, at = (rows[j] + py) * S * 4;
+      for (let px = 0; px < S; px++) {
+        const c = mask && !mask[row + cell[px]] ? MASKED : table[values[j * R * R + row + cell[px]] + 128], o = at + 4 * px;
+        d[o] = c[0]; d[o + 1] = c[1]; d[o + 2] = c[2]; d[o + 3] = 255;
+      }
+    }
+  });
+  const tmp = document.createElement("canvas");
+  tmp.width = img.width; tmp.height = img.height; tmp.getContext("2d").putImageData(img, 0, 0);
+  ctx.drawImage(tmp, col[0].x - s / 2, top, img.width / dpr, img.height / dpr);
 }
 function atlasRes(f, layer) { return layer > 0 && pg.view === "backward" ? f.grad_res : f.neuron_res; }
 function drawUnit(ctx, f, layer, unit, x, y, w, h) {
@@ -407,14 +454,17 @@ function buildHeads() {
 }
 function layerWires(f, li) {
   // the wires of layer li to draw: all of them, or the MAX_WIRES strongest (by |w|, or |gradient|)
-  const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], W = f.W[li], G = f.G[li];
-  const key = pg.view === "backward" ? G : W;
-  let idx = Array.from({length: n * m}, (_, k) => k);
-  if (idx.length > MAX_WIRES) {  // the MAX_WIRES-th largest magnitude by a numeric typed-array sort, then a filter
-    const mags = Float32Array.from(key, Math.abs).sort(), cut = mags[mags.length - MAX_WIRES];
-    idx = idx.filter((k) => Math.abs(key[k]) >= cut).slice(0, MAX_WIRES);
-  }
-  return {idx, n, m, total: n * m};
+  const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], total = n * m;
+  const key = pg.view === "backward" ? f.G[li] : f.W[li];
+  const idx = [];
+  if (total <= MAX_WIRES) { for (let k = 0; k < total; k++) idx.push(k); return {idx, n, m, total}; }
+  // the MAX_WIRES-th largest magnitude by a typed-array sort (native, no comparator), then one plain loop:
+  // a mapping callback or an array of 4096 indices per layer cost ~1 ms a layer
+  const mags = new Float32Array(total);
+  for (let k = 0; k < total; k++) mags[k] = Math.abs(key[k]);
+  const cut = mags.slice().sort()[total - MAX_WIRES];
+  for (let k = 0; k < total && idx.length < MAX_WIRES; k++) if (mags[k] >= cut) idx.push(k);
+  return {idx, n, m, total};
 }
 function drawNetwork(f) {
   const cv = $("net-canvas"), ctx = cv.getContext("2d"), {dpr, nodes, sizes} = pg.layout;
@@ -449,17 +499,23 @@ function drawNetwork(f) {
     ctx.stroke(path);
   }
   ctx.globalAlpha = 1;
-  // units: inputs show their feature, hidden units their output (or gradient) map, outputs their class
+  // units: inputs show their feature, hidden units their output (or gradient) map, outputs their class;
+  // every border in one stroke (384 separate strokes cost more than the maps themselves)
   ctx.imageSmoothingEnabled = false;
-  nodes.forEach((col, li) => col.forEach((nd, j) => {
-    const x = nd.x - nd.s / 2, y = nd.y - nd.s / 2;
-    if (li === nodes.length - 1) {
-      ctx.fillStyle = f.regression ? rgb(REG_POS) : rgb(CLASS_COLORS[j % 5]); ctx.fillRect(x, y, nd.s, nd.s);
-    } else drawUnit(ctx, f, li, j, x, y, nd.s, nd.s);
-    const hovered = pg.hover && pg.hover.kind === "node" && pg.hover.layer === li && pg.hover.unit === j;
-    ctx.strokeStyle = hovered ? "#000" : "#999"; ctx.lineWidth = hovered ? 2 : 1; ctx.strokeRect(x, y, nd.s, nd.s);
-    if (li === 0 && nd.s >= 20) { ctx.fillStyle = "#000"; ctx.font = "10px sans-serif"; ctx.textAlign = "right"; ctx.fillText(FEATURE_LABELS[config.features[j]], x - 4, nd.y + 3); ctx.textAlign = "left"; }
-  }));
+  const borders = new Path2D();
+  ctx.font = "10px sans-serif"; ctx.textAlign = "right";
+  nodes.forEach((col, li) => {
+    if (li < nodes.length - 1 && col.length) drawColumn(ctx, f, li, col);
+    col.forEach((nd, j) => {
+      const x = nd.x - nd.s / 2, y = nd.y - nd.s / 2;
+      if (li === nodes.length - 1) { ctx.fillStyle = f.regression ? rgb(REG_POS) : rgb(CLASS_COLORS[j % 5]); ctx.fillRect(x, y, nd.s, nd.s); }
+      borders.rect(x, y, nd.s, nd.s);
+      if (li === 0 && nd.s >= 20) { ctx.fillStyle = "#000"; ctx.fillText(FEATURE_LABELS[config.features[j]], x - 4, nd.y + 3); }
+    });
+  });
+  ctx.textAlign = "left"; ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.stroke(borders);
+  const hov = pg.hover && pg.hover.kind === "node" ? (nodes[pg.hover.layer] || [])[pg.hover.unit] : null;
+  if (hov) { ctx.strokeStyle = "#000"; ctx.lineWidth = 2; ctx.strokeRect(hov.x - hov.s / 2, hov.y - hov.s / 2, hov.s, hov.s); }
   $("net-hint").textContent = (backward ?
     "Backward pass: line darkness and width show |dLoss/dW| over the training set; each square shows the gradient reaching that unit (dLoss/da, black: positive, red: negative) where the training points are." :
     "Each square is a neuron's output over the input plane; hover it to see it large. Lines are weights (width: size, black: positive, red: negative); hover for the value, click to edit it.") +
