@@ -181,8 +181,8 @@ function onFrame(f) {
   if (f.gradcheck) {
     const g = f.gradcheck, sampled = g.checked < g.entries;
     $("gradcheck").textContent = `${g.norm_rel_error === null ? "-" : g.norm_rel_error.toExponential(1)} (${g.passed ? "passed" : "FAILED"}` +
-      (g.kinks ? `, ${g.kinks} at ReLU kinks` : "") + (sampled ? `; ${g.checked} of ${g.entries.toLocaleString("en")} entries, drawn at random` : "") + ")";
-    $("gradcheck").title = sampled ? "A large network checks a fresh random sample of its weights at each check (every array, in proportion to its size)" :
+      (g.kinks ? `, ${g.kinks} at ReLU kinks` : "") + (sampled ? `; ${g.checked} of ${g.entries.toLocaleString("en")} sampled` : "") + ")";
+    $("gradcheck").title = sampled ? `A large network checks ${g.checked} of its ${g.entries} weights and biases, drawn at random afresh at each check (every array in proportion to its size)` :
       "Every weight and bias checked against central differences";
   }
   $("diverged").textContent = f.diverged || ""; $("diverged").hidden = !f.diverged;
@@ -364,7 +364,7 @@ function cellMask(R) {
 }
 function drawHeat(f) {
   const cv = $("heat"), ctx = cv.getContext("2d"), h = pg.hover;
-  let caption = f.regression ? "Predicted value over the input plane (teal: high, brown: low)" : "Output of the network: the predicted class, paler where less sure";
+  let caption = f.regression ? "Predicted value over the input plane (teal: high, brown: low)" : "The predicted class, paler where less sure";
   if (h && h.kind === "node" && h.layer < pg.layout.sizes.length - 1) {
     caption = h.layer === 0 ? `Input feature ${FEATURE_LABELS[config.features[h.unit]]} (hover)` :
       `${pg.view === "backward" ? "Gradient map" : "Output"} of unit ${h.unit + 1} in hidden layer ${h.layer} (hover)`;
@@ -379,6 +379,8 @@ function drawHeat(f) {
 }
 function pointColor(v) { return pg.data.regression ? valueColor(v / valueSpan()) : CLASS_COLORS[v]; }
 function drawPoints(ctx, w) {
+  // drawn in the coordinates of a 360-px panel, scaled to the canvas: points grow with the panel
+  ctx.save(); ctx.scale(w / 360, w / 360); w = 360;
   const drawing = config.dataset === "custom" && pg.data.config.dataset !== "custom";  // the old set's points would mislead
   const sets = drawing ? [] : ($("show-train").checked ? [["train", false]] : []).concat($("show-test").checked ? [["test", true]] : []);
   for (const [name, hollow] of sets) {
@@ -399,6 +401,18 @@ function drawPoints(ctx, w) {
       ctx.beginPath(); ctx.arc(px, py, 3.6, 0, 2 * Math.PI);
       ctx.fillStyle = rgb(CLASS_COLORS[c]); ctx.fill(); ctx.strokeStyle = "#222"; ctx.lineWidth = 1; ctx.stroke();
     }
+  }
+  ctx.restore();
+}
+function fitCanvases() {
+  // each canvas gets as many pixels as its box shows (the output grows on a projector, shrinks on a phone)
+  const dpr = window.devicePixelRatio || 1;
+  for (const id of ["heat", "curves", "gradnorm"]) {
+    const cv = $(id), box = cv.getBoundingClientRect();
+    if (!box.width) continue;  // not laid out (hidden)
+    const w = Math.round(box.width * dpr), h = id === "heat" ? w : Math.round(box.height * dpr);
+    if (cv.width !== w || cv.height !== h) { cv.width = w; cv.height = h; }
+    cv.scale = dpr;
   }
 }
 
@@ -426,11 +440,13 @@ function buildHeads() {
   heads.innerHTML = "";
   const nl = config.layers.length;
   $("layers-label").textContent = `${nl} hidden layer${nl === 1 ? "" : "s"}`;
+  // close columns (a phone, a deep network) get short heads: "8" instead of "8 units"
+  const compact = sizes.length > 1 && (nodes[1][0].x - nodes[0][0].x) < 72;
   sizes.forEach((n, li) => {
     const d = document.createElement("div"); d.className = "head";
     d.style.left = `${nodes[li][0] ? nodes[li][0].x : 0}px`;
-    if (li === 0) d.textContent = `${n} input${n === 1 ? "" : "s"}`;
-    else if (li === sizes.length - 1) d.textContent = pg.data.regression ? "value" : `${n} classes`;
+    if (li === 0) d.textContent = compact ? `${n} in` : `${n} input${n === 1 ? "" : "s"}`;
+    else if (li === sizes.length - 1) d.textContent = pg.data.regression ? (compact ? "out" : "value") : compact ? `${n} out` : `${n} classes`;
     else {
       const units = config.layers[li - 1];
       const plus = document.createElement("button"), minus = document.createElement("button");
@@ -442,7 +458,8 @@ function buildHeads() {
       minus.title = minus.disabled ? "A layer needs at least one unit" : "Remove a unit";
       plus.onclick = () => { if (config.layers[li - 1] < LIMITS.units) { config.layers[li - 1] += 1; restart("the layer sizes"); } };
       minus.onclick = () => { if (config.layers[li - 1] > 1) { config.layers[li - 1] -= 1; restart("the layer sizes"); } };
-      d.append(`${units} units`, document.createElement("br"), plus, minus);
+      d.title = `hidden layer ${li}: ${units} unit${units === 1 ? "" : "s"}`;
+      d.append(compact ? `${units}` : `${units} units`, document.createElement("br"), plus, minus);
     }
     heads.appendChild(d);
   });
@@ -478,7 +495,7 @@ function drawNetwork(f) {
   const buckets = new Map(), wires = [], thinned = [];
   for (let li = 0; li < f.W.length; li++) {
     const {idx, m, total} = layerWires(f, li);
-    if (idx.length < total) thinned.push(`layer ${li + 1}: the ${idx.length} strongest of ${total}`);
+    if (idx.length < total) thinned.push([li + 1, `the ${idx.length} strongest of ${total}`]);
     for (const k of idx) {
       const i = Math.floor(k / m), j = k % m, a = nodes[li][i], b = nodes[li + 1][j];
       const v = backward ? f.G[li][k] : f.W[li][k], t = Math.abs(v) / max;
@@ -519,7 +536,14 @@ function drawNetwork(f) {
   $("net-hint").textContent = (backward ?
     "Backward pass: line darkness and width show |dLoss/dW| over the training set; each square shows the gradient reaching that unit (dLoss/da, black: positive, red: negative) where the training points are." :
     "Each square is a neuron's output over the input plane; hover it to see it large. Lines are weights (width: size, black: positive, red: negative); hover for the value, click to edit it.") +
-    (thinned.length ? ` Large layers draw their strongest wires only (${thinned.join("; ")}).` : "");
+    (thinned.length ? ` Large layers draw their strongest wires only (${thinnedText(thinned)}).` : "");
+}
+function thinnedText(thinned) {
+  // "layers 2-6: the 400 strongest of 4096 each" rather than the same words five times
+  const same = thinned.every(([, t]) => t === thinned[0][1]);
+  if (!same || thinned.length === 1) return thinned.map(([l, t]) => `layer ${l}: ${t}`).join("; ");
+  const layers = thinned.map(([l]) => l), run = layers.every((l, k) => k === 0 || l === layers[k - 1] + 1);
+  return `layers ${run ? `${layers[0]}\u2013${layers[layers.length - 1]}` : layers.join(", ")}: ${thinned[0][1]} each`;
 }
 function hitTest(x, y) {
   if (!pg.layout) return null;
@@ -565,7 +589,8 @@ function openEditor(hit, x, y) {
 // ---- charts ----------------------------------------------------------------------------------
 function logChart(cv, series, colors, label, extra) {
   // lines of positive values on a log10 axis (nulls skipped); extra(ctx) draws on top
-  const ctx = cv.getContext("2d"), w = cv.width, h = cv.height;
+  const ctx = cv.getContext("2d"), s = cv.scale || 1, w = cv.width / s, h = cv.height / s;
+  ctx.setTransform(s, 0, 0, s, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const vals = series.flat().filter((v) => v !== null && v > 0 && Number.isFinite(v));
   if (!vals.length) return;
@@ -756,9 +781,10 @@ function setup() {
     config = readURL(); syncControls(); sendConfig();
     if (pg.ignored.length) notice(`Ignored in the link (defaults used instead): ${pg.ignored.join(", ")}.`);
   });
-  window.addEventListener("resize", () => { if (pg.data) layoutNetwork(); });
+  window.addEventListener("resize", () => { fitCanvases(); if (pg.data) layoutNetwork(); pendingFrame = pendingFrame || pg.last; });
   if (pg.ignored.length) notice(`Ignored in the link (defaults used instead): ${pg.ignored.join(", ")}.`);
   syncControls();
+  fitCanvases();
   connect();
   requestAnimationFrame(drawLoop);
 }
