@@ -24,6 +24,7 @@ const DEFAULTS = {dataset: "circles", noise: 0.1, n: 500, classes: 2, test_ratio
   init_seed: 1, order_seed: 1, schedule: [], epoch: 0};
 const LIMITS = {layers: 6, units: 64, points: 2000, batch: 2000, seed: 2147483647, schedule: 500, epoch: 1000000};
 const MAX_WIRES = 400;  // per layer: a larger layer draws its strongest wires only
+const HAIRLINE_WIRES = 600;  // a network drawing more wires than this draws them one pixel wide
 const MAX_POINTS = 1000;  // per chart line: a longer history keeps every other epoch, so drawing stays cheap
 
 const $ = (id) => document.getElementById(id);
@@ -253,9 +254,17 @@ function atlas(values, R, units, color, mask) {
   return tmp;
 }
 // ---- the output panel: decision regions (or values), the data, or a hovered unit's map -------------
+// Offscreen canvases reused frame after frame (a new canvas and context per frame and picture cost
+// the renderer more than the drawing itself).
+const SCRATCH = new Map();
+function scratch(name, w, h) {
+  if (!SCRATCH.has(name)) SCRATCH.set(name, document.createElement("canvas"));
+  const cv = SCRATCH.get(name);
+  if (cv.width !== w || cv.height !== h) { cv.width = w; cv.height = h; }
+  return cv;
+}
 function heatImage(f) {
-  const R = f.heat_res, C = f.classes, tmp = document.createElement("canvas");
-  tmp.width = R; tmp.height = R;
+  const R = f.heat_res, C = f.classes, tmp = scratch("heat", R, R);
   const ctx = tmp.getContext("2d"), img = ctx.createImageData(R, R);
   const disc = $("discretize").checked;
   if (f.regression) {
@@ -341,8 +350,8 @@ function drawColumn(ctx, f, li, col) {
       }
     }
   });
-  const tmp = document.createElement("canvas");
-  tmp.width = img.width; tmp.height = img.height; tmp.getContext("2d").putImageData(img, 0, 0);
+  const tmp = scratch(`column ${li}`, img.width, img.height);
+  tmp.getContext("2d").putImageData(img, 0, 0);
   ctx.drawImage(tmp, col[0].x - s / 2, top, img.width / dpr, img.height / dpr);
 }
 function atlasRes(f, layer) { return layer > 0 && pg.view === "backward" ? f.grad_res : f.neuron_res; }
@@ -508,11 +517,14 @@ function drawNetwork(f) {
     }
   }
   pg.wires = wires;
+  // many wires: one-pixel lines, the size in their darkness alone (a software canvas rasterises wide
+  // anti-aliased lines ~3x slower than hairlines: 2,400 wide ones cost 6 ms a frame)
+  const hair = wires.length > HAIRLINE_WIRES;
   for (const [key, path] of buckets) {
     const level = Number(key.slice(1));
     ctx.strokeStyle = key[0] === "g" ? rgb(gradColor((level + 0.5) / 6)) : key[0] === "p" ? rgb(POS) : rgb(NEG);
-    ctx.globalAlpha = 0.25 + 0.12 * level;
-    ctx.lineWidth = 0.5 + 0.7 * level;
+    ctx.globalAlpha = hair ? 0.12 + 0.17 * level : 0.25 + 0.12 * level;
+    ctx.lineWidth = hair ? 1 : 0.5 + 0.7 * level;
     ctx.stroke(path);
   }
   ctx.globalAlpha = 1;
@@ -533,10 +545,12 @@ function drawNetwork(f) {
   ctx.textAlign = "left"; ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.stroke(borders);
   const hov = pg.hover && pg.hover.kind === "node" ? (nodes[pg.hover.layer] || [])[pg.hover.unit] : null;
   if (hov) { ctx.strokeStyle = "#000"; ctx.lineWidth = 2; ctx.strokeRect(hov.x - hov.s / 2, hov.y - hov.s / 2, hov.s, hov.s); }
-  $("net-hint").textContent = (backward ?
-    "Backward pass: line darkness and width show |dLoss/dW| over the training set; each square shows the gradient reaching that unit (dLoss/da, black: positive, red: negative) where the training points are." :
-    "Each square is a neuron's output over the input plane; hover it to see it large. Lines are weights (width: size, black: positive, red: negative); hover for the value, click to edit it.") +
+  const size = hair ? "darkness" : "width";
+  const hint = (backward ?
+    `Backward pass: line darkness${hair ? "" : " and width"} show |dLoss/dW| over the training set; each square shows the gradient reaching that unit (dLoss/da, black: positive, red: negative) where the training points are.` :
+    `Each square is a neuron's output over the input plane; hover it to see it large. Lines are weights (${size}: size, black: positive, red: negative); hover for the value, click to edit it.`) +
     (thinned.length ? ` Large layers draw their strongest wires only (${thinnedText(thinned)}).` : "");
+  if ($("net-hint").textContent !== hint) $("net-hint").textContent = hint;
 }
 function thinnedText(thinned) {
   // "layers 2-6: the 400 strongest of 4096 each" rather than the same words five times
