@@ -281,8 +281,8 @@ class Connection:
             frame = await self.run(session.frame)
             frame["history"] = session.history()
             await self.send(frame)
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise
+        except ConnectionResetError:  # the page went away: nothing left to replay for
+            return
         except Exception as exc:  # reported; the session stays usable at the epoch it reached
             log.exception("playground: a replay failed")
             await self.error(f"replaying the shared run failed: internal error ({type(exc).__name__}).")
