@@ -402,7 +402,11 @@ def test_every_control_has_an_accessible_name(open_page):
     page.get_by_role("button", name="Play").wait_for()
 
 
-@pytest.mark.parametrize("viewport", [PHONE, {"width": 360, "height": 740}, DESK])
+PROJECTOR = {"width": 1920, "height": 1080}
+LOW_PROJECTOR = {"width": 1280, "height": 720}
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 360, "height": 740}, DESK, PROJECTOR, LOW_PROJECTOR])
 def test_layout_fits_the_screen_and_the_header_holds_still(open_page, viewport):
     page = open_page(viewport=viewport)
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
@@ -417,6 +421,27 @@ def test_layout_fits_the_screen_and_the_header_holds_still(open_page, viewport):
     )
     assert page.locator("header").bounding_box() == header
     page.screenshot(path=f"/tmp/playground-{viewport['width']}.png")
+
+
+@pytest.mark.parametrize("viewport, least", [(PROJECTOR, 600), (LOW_PROJECTOR, 250), (DESK, 360)])
+def test_the_output_follows_the_screen_in_a_lecture(open_page, viewport, least):
+    """A projector gets a large output panel; a low one keeps the loss chart in view; canvases stay crisp."""
+    page = open_page(viewport=viewport)
+    heat = page.locator("#heat").bounding_box()
+    assert heat["width"] >= least and heat["width"] == heat["height"]
+    assert page.evaluate("document.getElementById('heat').width") == round(heat["width"])  # a pixel per pixel
+    curves = page.locator("#curves").bounding_box()
+    assert curves["y"] + curves["height"] / 2 < viewport["height"]  # the loss chart is (mostly) on the screen
+    net = page.locator("#net-canvas").bounding_box()
+    assert net["y"] + net["height"] <= viewport["height"] or viewport["height"] < 800
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    # the points are drawn to the panel's scale: a training point's colour sits where the data says
+    x, y, c = page.evaluate("window.__pg.data.train[0]")
+    window = page.evaluate("window.__pg.data.window")
+    w = page.evaluate("document.getElementById('heat').width")
+    px, py = round((x - window[0]) / (window[1] - window[0]) * w), round((window[3] - y) / (window[3] - window[2]) * w)
+    colour = [[0, 114, 178], [230, 159, 0]][c]
+    assert _pixel(page, px, py)[:3] == colour
 
 
 def test_hover_a_unit_shows_its_map_large_and_features_switch(open_page):
