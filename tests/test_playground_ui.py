@@ -240,6 +240,26 @@ def test_the_page_shows_the_sampled_gradient_check_of_the_largest_network(open_p
     assert "passed" in text and "sampled" not in text
 
 
+def test_a_large_network_draws_its_strongest_wires_with_their_true_values(open_page, tmp_path):
+    page = open_page("#layers=64,64,64,64,64,64&activation=relu&lr=0.01")
+    net = _params(page, tmp_path, "big.npz")  # the weights themselves, from the model file
+    wires = page.evaluate("window.__pg.wires")
+    for layer in range(1, 6):  # each 64 x 64 layer: exactly its 400 strongest weights
+        drawn = {i * 64 + j for li, i, j, *_ in wires if li == layer}
+        assert drawn == set(np.argsort(-np.abs(net.params[f"W{layer}"].ravel()))[:400].tolist())
+    for li, i, j, *_ in wires[::97]:
+        shown = page.evaluate(f"window.__pg.weight({li}, {i}, {j})[0]")
+        assert shown == pytest.approx(net.params[f"W{li}"][i, j], rel=1e-6)
+    # the backward view: the strongest by |dLoss/dW| of the training set, by the core's reference gradient
+    page.get_by_label("Network view").select_option("backward")
+    page.wait_for_function("document.getElementById('net-hint').textContent.startsWith('Backward')")
+    s = Session({"layers": [64] * 6, "activation": "relu", "lr": 0.01})
+    _, grads = s.net.loss_and_grads(s.Xtr, s.ttr)
+    wires = page.evaluate("window.__pg.wires")
+    drawn = {i * 64 + j for li, i, j, *_ in wires if li == 3}
+    assert drawn == set(np.argsort(-np.abs(grads["W3"].ravel()))[:400].tolist())
+
+
 def test_classes_slider_only_where_it_means_something(open_page):
     page = open_page()
     assert not page.locator("#classes").is_visible()

@@ -101,6 +101,10 @@ GRADCHECK_POINTS = 16
 GRADCHECK_FULL = 3000
 GRADCHECK_SAMPLE = 150
 STUCK_EPOCHS = 100
+# A layer with more weights than this sends only the MAX_WIRES largest by |w| and the MAX_WIRES largest
+# by |dLoss/dW| (the page draws the strongest of one kind, and shows values of drawn wires only): 6 x 64
+# frames shrink from 337 kB to 179 kB.
+MAX_WIRES = 400
 GRAD_RES = 8  # the gradient maps: mean backpropagated signal of the training points in each cell
 MIN_SPLIT = 10  # drawn data sets smaller than this are not split: every point trains
 
@@ -309,6 +313,16 @@ def _f32(a: np.ndarray) -> np.ndarray:
         return out
     big = float(np.finfo(np.float32).max)
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=big, neginf=-big), -big, big).astype(np.float32)
+
+
+def _strongest(w: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """The flat indices (int32, sorted) of the MAX_WIRES largest |w| and of the MAX_WIRES largest |g|,
+    or None when the layer has at most MAX_WIRES weights (all are sent)."""
+    if w.size <= MAX_WIRES:
+        return None
+    top_w = np.argpartition(np.abs(w), w.size - MAX_WIRES)[-MAX_WIRES:]
+    top_g = np.argpartition(np.abs(g), g.size - MAX_WIRES)[-MAX_WIRES:]
+    return np.union1d(top_w, top_g).astype(np.int32)
 
 
 def _int8_map(values: np.ndarray) -> dict[str, Any]:
@@ -562,8 +576,9 @@ class Session:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge weights: drawn, not raised
             heat, neurons = self._pictures(p)
         n_layers = self.net.n_layers
-        weights = [p[f"W{i}"] for i in range(n_layers)]
-        dW = [_f32(grads[f"W{i}"]) for i in range(n_layers)]
+        weights = [p[f"W{i}"].ravel() for i in range(n_layers)]
+        dW = [_f32(grads[f"W{i}"]).ravel() for i in range(n_layers)]
+        wires = [_strongest(w, g) for w, g in zip(weights, dW)]
         frame: dict[str, Any] = {
             "type": "frame",
             "step": self.steps,
@@ -579,9 +594,11 @@ class Session:
             "neurons": neurons,
             "gradient_maps": self._gradient_maps(deltas),
             "sizes": list(self.net.sizes),
-            "weights": [_b64(W) for W in weights],
+            "weights": [_b64(w if k is None else w[k]) for w, k in zip(weights, wires)],
+            "wire_index": [None if k is None else _b64(k) for k in wires],
+            "max_wires": MAX_WIRES,
             "biases": [_b64(p[f"b{i}"]) for i in range(n_layers)],
-            "grads": [_b64(g) for g in dW],
+            "grads": [_b64(g if k is None else g[k]) for g, k in zip(dW, wires)],
             "grad_norms": [_finite(float(np.linalg.norm(grads[f"W{i}"]))) for i in range(n_layers)],
             "dead": dead,
             "diverged": self.diverged,

@@ -23,7 +23,6 @@ const DEFAULTS = {dataset: "circles", noise: 0.1, n: 500, classes: 2, test_ratio
   activation: "tanh", optimizer: "sgd", lr: 0.1, batch: 10, reg: "none", reg_rate: 0, data_seed: 1,
   init_seed: 1, order_seed: 1, schedule: [], epoch: 0};
 const LIMITS = {layers: 6, units: 64, points: 2000, batch: 2000, seed: 2147483647, schedule: 500, epoch: 1000000};
-const MAX_WIRES = 400;  // per layer: a larger layer draws its strongest wires only
 const HAIRLINE_WIRES = 600;  // a network drawing more wires than this draws them one pixel wide
 const MAX_POINTS = 1000;  // per chart line: a longer history keeps every other epoch, so drawing stays cheap
 
@@ -173,8 +172,8 @@ const fmt = (v, d = 3) => (v === null || v === undefined ? "-" : Number(v).toFix
 
 function onFrame(f) {
   pg.frames += 1;
-  f.W = f.weights.map((b, i) => decode(b, Float32Array));
-  f.G = f.grads.map((b, i) => decode(b, Float32Array));
+  f.W = f.weights.map((b, li) => wireValues(f, b, li));
+  f.G = f.grads.map((b, li) => wireValues(f, b, li));
   pg.last = f;
   $("epoch").textContent = f.epoch;
   $("steps").textContent = f.step;
@@ -212,6 +211,15 @@ function onFrame(f) {
     if (c.epoch.length > MAX_POINTS) for (const k of Object.keys(c)) c[k] = c[k].filter((_, i) => i % 2 === 0);  // a long run: every other epoch
   }
   pendingFrame = f;  // drawn at the next animation frame: a slow draw skips frames, never queues them
+}
+function wireValues(f, b64, li) {
+  // a layer's weights (or gradients), row-major (fan_in, fan_out); a large layer's frame carries only its
+  // strongest wires (by |w| and by |gradient|), the rest are 0 here and never drawn
+  const v = decode(b64, Float32Array);
+  if (!f.wire_index[li]) return v;
+  const idx = decode(f.wire_index[li], Int32Array), full = new Float32Array(f.sizes[li] * f.sizes[li + 1]);
+  for (let t = 0; t < idx.length; t++) full[idx[t]] = v[t];
+  return full;
 }
 function drawLoop() {
   pg.raf += 1;
@@ -479,17 +487,17 @@ function buildHeads() {
     wide ? `At most ${LIMITS.units} units per layer: that layer's + is off.` : ""].filter(Boolean).join(" ");
 }
 function layerWires(f, li) {
-  // the wires of layer li to draw: all of them, or the MAX_WIRES strongest (by |w|, or |gradient|)
-  const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], total = n * m;
+  // the wires of layer li to draw: all of them, or the max_wires strongest (by |w|, or |gradient|)
+  const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], total = n * m, most = f.max_wires;
   const key = pg.view === "backward" ? f.G[li] : f.W[li];
   const idx = [];
-  if (total <= MAX_WIRES) { for (let k = 0; k < total; k++) idx.push(k); return {idx, n, m, total}; }
-  // the MAX_WIRES-th largest magnitude by a typed-array sort (native, no comparator), then one plain loop:
+  if (total <= most) { for (let k = 0; k < total; k++) idx.push(k); return {idx, n, m, total}; }
+  // the max_wires-th largest magnitude by a typed-array sort (native, no comparator), then one plain loop:
   // a mapping callback or an array of 4096 indices per layer cost ~1 ms a layer
   const mags = new Float32Array(total);
   for (let k = 0; k < total; k++) mags[k] = Math.abs(key[k]);
-  const cut = mags.slice().sort()[total - MAX_WIRES];
-  for (let k = 0; k < total && idx.length < MAX_WIRES; k++) if (mags[k] >= cut) idx.push(k);
+  const cut = mags.slice().sort()[total - most];
+  for (let k = 0; k < total && idx.length < most; k++) if (mags[k] >= cut) idx.push(k);
   return {idx, n, m, total};
 }
 function drawNetwork(f) {
