@@ -487,17 +487,18 @@ function buildHeads() {
     wide ? `At most ${LIMITS.units} units per layer: that layer's + is off.` : ""].filter(Boolean).join(" ");
 }
 function layerWires(f, li) {
-  // the wires of layer li to draw: all of them, or the max_wires strongest (by |w|, or |gradient|)
+  // the wires of layer li to draw: all of them, or the max_wires strongest (by |w|, or |gradient|),
+  // chosen among the wires the frame carries (a large layer's strongest by either)
   const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], total = n * m, most = f.max_wires;
   const key = pg.view === "backward" ? f.G[li] : f.W[li];
   const idx = [];
   if (total <= most) { for (let k = 0; k < total; k++) idx.push(k); return {idx, n, m, total}; }
-  // the max_wires-th largest magnitude by a typed-array sort (native, no comparator), then one plain loop:
-  // a mapping callback or an array of 4096 indices per layer cost ~1 ms a layer
-  const mags = new Float32Array(total);
-  for (let k = 0; k < total; k++) mags[k] = Math.abs(key[k]);
-  const cut = mags.slice().sort()[total - most];
-  for (let k = 0; k < total && idx.length < most; k++) if (mags[k] >= cut) idx.push(k);
+  const sent = f.wire_index[li] ? decode(f.wire_index[li], Int32Array) : Int32Array.from({length: total}, (_, k) => k);
+  // the max_wires-th largest magnitude by a typed-array sort (native, no comparator), then one plain loop
+  const mags = new Float32Array(sent.length);
+  for (let t = 0; t < sent.length; t++) mags[t] = Math.abs(key[sent[t]]);
+  const cut = mags.slice().sort()[sent.length - most];
+  for (let t = 0; t < sent.length && idx.length < most; t++) if (mags[t] >= cut) idx.push(sent[t]);
   return {idx, n, m, total};
 }
 function drawNetwork(f) {
