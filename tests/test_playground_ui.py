@@ -222,6 +222,7 @@ def test_weight_tooltips_are_reachable_and_a_click_edits_the_weight(open_page):
         assert float(text.split("=")[1].split()[0]) == pytest.approx(value, rel=1e-3, abs=1e-6)
     # click a weight, type a value: the frame carries it and the link records it
     page.mouse.click(box["x"] + x, box["y"] + y)
+    assert page.locator("#tip").is_hidden()  # the editor replaces the tooltip, nothing peeks out beside it
     layer, i, j = named(page.locator("#weight-name").inner_text())
     assert (layer, i, j) == named(text)
     page.get_by_role("spinbutton", name="Weight W").fill("2.5")

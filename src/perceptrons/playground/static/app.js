@@ -587,7 +587,7 @@ function hitTest(x, y) {
 pg.weight = (li, i, j) => { const f = pg.last, m = pg.layout.sizes[li + 1]; return [f.W[li][i * m + j], f.G[li][i * m + j]]; };
 function showTip(hit, x, y) {
   const tip = $("tip");
-  if (!hit) { tip.hidden = true; return; }
+  if (!hit || !$("weight-editor").hidden) { tip.hidden = true; return; }  // no tooltip over an open editor
   if (hit.kind === "wire") {
     const [w, g] = pg.weight(hit.layer, hit.i, hit.j);
     tip.textContent = `W${hit.layer}[${hit.i},${hit.j}] = ${w.toPrecision(4)}   gradient ${g.toExponential(2)}  (click to edit)`;
@@ -602,6 +602,7 @@ function showTip(hit, x, y) {
 function openEditor(hit, x, y) {
   const ed = $("weight-editor");
   pg.editing = hit;
+  $("tip").hidden = true;  // the editor replaces the tooltip (which peeked out beside it)
   $("weight-name").textContent = `W${hit.layer}[${hit.i},${hit.j}]`;
   $("weight-value").value = pg.weight(hit.layer, hit.i, hit.j)[0].toFixed(3);
   ed.hidden = false;
