@@ -246,6 +246,34 @@ def test_a_config_at_an_epoch_is_replayed_in_slices_then_sent_at_that_epoch():
     assert nxt["type"] == "frame" and nxt["epoch"] == 41  # play, pressed during the replay
 
 
+def test_another_tab_keeps_its_frames_while_a_long_replay_runs():
+    async def replaying(url, events):
+        async with ClientSession() as http, http.ws_connect(url + "ws") as ws:
+            await ws.receive()  # hello
+            cfg = {"layers": [64] * 6, "activation": "relu", "lr": 0.01, "epoch": 400}
+            await ws.send_str(json.dumps({"type": "config", "config": cfg}))
+            while True:
+                m = json.loads((await ws.receive(timeout=120)).data)
+                events.append((m["type"], time.perf_counter()))
+                if m["type"] == "frame":
+                    return
+
+    async def run(url):
+        events, counts, errors = [], [], []
+        other = asyncio.create_task(_ws_session(url, {"dataset": "moons"}, 600, counts, errors))
+        await asyncio.sleep(0.5)  # the other tab is playing
+        await replaying(url, events)
+        other.cancel()
+        return events, counts, errors
+
+    with BackgroundServer() as server:
+        events, counts, errors = asyncio.run(run(server.url))
+    progress = [t for kind, t in events if kind == "replay"]
+    assert len(progress) >= 3 and errors == []  # the replay ran in several slices...
+    between = [t for t in counts if progress[0] < t < progress[-1]]
+    assert len(between) >= 2  # ...and the playing tab's frames came in between them, not after
+
+
 def test_load_twenty_sessions_at_once(capsys):
     async def run(url):
         counts = [[] for _ in range(20)]
