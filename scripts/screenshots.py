@@ -1,6 +1,6 @@
 """Screenshots of the playground for the docs: default settings, mid-training, the backward pass, a phone.
 
-.venv/bin/python scripts/screenshots.py   # writes docs/playground-{default,training,backward,phone}.png
+.venv/bin/python scripts/screenshots.py   # writes docs/playground-{default,training,backward,phone,projector}.png
 """
 
 import shutil
@@ -49,5 +49,13 @@ with BackgroundServer() as server, sync_playwright() as p:
         setup=lambda page: page.get_by_label("Network view").select_option("backward"),
     )
     shoot(browser, server.url, "playground-phone.png", viewport={"width": 390, "height": 844}, epochs=30)
+    # a lecture: the largest network on a 1920x1080 projector (the output grows with the screen)
+    shoot(
+        browser,
+        server.url + "#layers=64,64,64,64,64,64&activation=relu&lr=0.01",
+        "playground-projector.png",
+        viewport={"width": 1920, "height": 1080},
+        epochs=40,
+    )
     browser.close()
-print("wrote", *(DOCS / f"playground-{n}.png" for n in ("default", "training", "backward", "phone")))
+print("wrote", *(DOCS / f"playground-{n}.png" for n in ("default", "training", "backward", "phone", "projector")))

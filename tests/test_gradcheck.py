@@ -237,3 +237,53 @@ def test_error_vs_h_of_a_wrong_gradient_has_a_flat_floor():
     a = net.loss_and_grads(X, np.arange(8) % 3)[1]
     expected = 0.01 * abs(a["W0"][0, 0]) / np.sqrt(sum((v**2).sum() for v in a.values()))
     np.testing.assert_allclose(e.central, expected, rtol=0.05)
+
+
+# -- sampled checks: a random subset of entries, for networks too large to difference whole ----------
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_a_sampled_check_differences_its_entries_exactly_as_the_loop_does(activation):
+    rng = np.random.default_rng(11)
+    sizes = [3, 7, 6, 4]
+    net = MLP(sizes, activation=activation, seed=2)
+    X, y = rng.standard_normal((9, 3)), rng.integers(0, 4, 9)
+    res = gradcheck(net, X, y, sample=20, seed=5)
+    ref = loop_central_differences(net, X, y, DEFAULT_H)
+    _, analytic = net.loss_and_grads(X, y)
+    total = sum(v.size for v in net.params.values())
+    assert res.n_entries == total and 20 <= res.n_checked < total
+    for k, c in res.checks.items():
+        assert c.checked.sum() >= min(4, c.checked.size)  # every array sampled, biases included
+        np.testing.assert_allclose(c.numeric[c.checked], ref[k][c.checked], rtol=1e-6, atol=1e-9)
+        assert np.isnan(c.numeric[~c.checked]).all() and not c.kink[~c.checked].any()
+        np.testing.assert_array_equal(c.analytic, analytic[k])
+    assert res.passed and "sampled: " in str(res)
+    again = gradcheck(net, X, y, sample=20, seed=5)  # the same seed draws the same entries
+    assert all(np.array_equal(again.checks[k].checked, res.checks[k].checked) for k in res.checks)
+    other = gradcheck(net, X, y, sample=20, seed=6)
+    assert any(not np.array_equal(other.checks[k].checked, res.checks[k].checked) for k in res.checks)
+
+
+def test_a_sampled_check_catches_a_bug_in_a_whole_array_however_small():
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((12, 2)), rng.integers(0, 3, 12)
+
+    class WrongBias(MLP):  # the learner forgot a factor in one bias gradient: every entry of b1 is off
+        def loss_and_grads(self, X, y, alpha=0.0, l1=0.0, sample_weight=None):
+            loss, grads = super().loss_and_grads(X, y, alpha, l1, sample_weight)
+            return loss, {k: (1.05 * v if k == "b1" else v) for k, v in grads.items()}
+
+    sizes = [2, 40, 40, 3]  # 1,883 parameters, of which b1 is 40
+    assert gradcheck(MLP(sizes, activation="tanh", seed=0), X, y, sample=50, seed=1).passed
+    for seed in range(5):
+        res = gradcheck(WrongBias(sizes, activation="tanh", seed=0), X, y, sample=50, seed=seed)
+        assert not res.passed and res.n_checked < 100
+        assert max(res.per_param.items(), key=lambda kv: kv[1][0])[0] == "b1"
+
+
+def test_a_sampled_functional_check_and_bad_sample_sizes():
+    w = np.random.default_rng(0).standard_normal((30, 20))
+    res = gradcheck(lambda p: (float(np.sum(np.sin(p["w"]))), {"w": np.cos(p["w"])}), {"w": w}, sample=25, seed=0)
+    assert res.passed and res.n_checked == 25 and np.isnan(res.checks["w"].numeric).sum() == 600 - 25
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises((ValueError, TypeError), match="sample must be"):
+            gradcheck(MLP([2, 3], seed=0), np.ones((2, 2)), [0, 1], sample=bad)

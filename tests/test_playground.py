@@ -101,6 +101,57 @@ def test_divergence_is_reported_not_a_grey_picture():
     assert all(np.isfinite(v).all() for v in s.net.params.values())
 
 
+SCHEDULED = {
+    "dataset": "spiral",
+    "layers": [6, 5],
+    "optimizer": "adam",
+    "lr": 0.03,
+    "schedule": [{"epoch": 3, "lr": 0.01}, {"epoch": 5, "weight": [1, 2, 3], "value": 0.5}, {"epoch": 9, "lr": 0.1}],
+}
+
+
+def test_a_run_opened_at_an_epoch_is_the_run_that_was_stepped_there():
+    sender = Session(SCHEDULED)
+    sender.frame()
+    for _ in range(8):
+        sender.epoch()
+        sender.frame()
+    opened = Session({**SCHEDULED, "epoch": 8})
+    assert opened.epochs == 0  # the replay is the server's job, in slices
+    opened.replay(8, budget_s=60.0)
+    sliced = Session({**SCHEDULED, "epoch": 8})
+    while sliced.epochs < 8:
+        sliced.replay(8, budget_s=0.0)  # a zero budget still makes progress: one epoch per slice
+    for s in (opened, sliced):
+        assert s.epochs == 8 and s.opt.lr == 0.01
+        np.testing.assert_array_equal(s.net.flat_params, sender.net.flat_params)
+        assert s.net.params["W1"][2, 3] != 0.5  # edited at epoch 5, then trained on
+        frame, ref = s.frame(), sender.frame()
+        assert (frame["train_loss"], frame["weights"]) == (ref["train_loss"], ref["weights"])
+        assert s.history() == sender.history() and s.history()["epoch"] == list(range(9))
+    for s in (sender, opened):  # and they go on alike: optimizer state, sample order, the change at epoch 9
+        s.epoch()
+    np.testing.assert_array_equal(opened.net.flat_params, sender.net.flat_params)
+    assert opened.opt.lr == 0.1
+
+
+@pytest.mark.parametrize("epoch", [-1, 2.5, 10**7, "3", True])
+def test_an_epoch_out_of_range_is_refused(epoch):
+    with pytest.raises(ConfigError, match="epoch must be"):
+        Session({"epoch": epoch})
+
+
+def test_weights_beyond_float32_still_draw():
+    """The pictures are computed in float32: weights past its range are clipped and drawn, never raised."""
+    s = Session({"layers": [8, 8]})
+    s.net.params["W1"][:] = 1e39  # finite in float64, past float32's 3.4e38
+    f = s.frame()
+    heat = np.frombuffer(base64.b64decode(f["heat"]), dtype=np.uint8).reshape(-1, 2)
+    assert heat.shape == (64 * 64, 2) and heat.max() <= 255
+    sent = np.frombuffer(base64.b64decode(f["weights"][1]), dtype=np.float32)
+    assert np.isfinite(sent).all() and sent.max() == np.finfo(np.float32).max
+
+
 def test_default_configuration_is_valid():
     assert validate_config({})["layers"] == [8, 8]
 
@@ -154,6 +205,73 @@ def test_malformed_messages_get_errors_and_the_server_keeps_serving():
 
     with BackgroundServer() as server:
         asyncio.run(run(server.url))
+
+
+def test_a_config_at_an_epoch_is_replayed_in_slices_then_sent_at_that_epoch():
+    cfg = {"layers": [64] * 6, "activation": "relu", "lr": 0.01, "epoch": 40}
+
+    async def run(url):
+        async with ClientSession() as http, http.ws_connect(url + "ws") as ws:
+            assert json.loads((await ws.receive()).data)["type"] == "hello"
+            await ws.send_str(json.dumps({"type": "config", "config": cfg}))
+            await ws.send_str(json.dumps({"type": "step"}))  # too early: refused, the replay goes on
+            await ws.send_str(json.dumps({"type": "play"}))  # kept: it plays once the replay is there
+            got = []
+            while not got or got[-1]["type"] != "frame":
+                got.append(json.loads((await ws.receive(timeout=60)).data))
+            nxt = json.loads((await ws.receive(timeout=30)).data)
+            return got, nxt
+
+    with BackgroundServer() as server:
+        got, nxt = asyncio.run(run(server.url))
+    kinds = [m["type"] for m in got]
+    assert kinds[0] == "data" and kinds.count("frame") == 1 and "replay" in kinds
+    assert any(m["type"] == "error" and "still being replayed" in m["message"] for m in got)
+    progress = [m["epoch"] for m in got if m["type"] == "replay"]
+    assert progress == sorted(progress) and progress[-1] == 40
+    frame = got[-1]
+    assert frame["epoch"] == 40 and frame["history"]["epoch"] == list(range(41))
+    ref = Session({k: v for k, v in cfg.items() if k != "epoch"})
+    for _ in range(40):
+        ref.epoch()
+    for i, b64 in enumerate(frame["weights"]):
+        sent = np.frombuffer(base64.b64decode(b64), dtype=np.float32)
+        W = ref.net.params[f"W{i}"].astype(np.float32).ravel()
+        if frame["wire_index"][i] is None:  # a small layer: every weight
+            np.testing.assert_array_equal(sent, W)
+        else:  # a 64 x 64 layer: at least its 400 strongest weights, exactly
+            idx = np.frombuffer(base64.b64decode(frame["wire_index"][i]), dtype=np.int32)
+            np.testing.assert_array_equal(sent, W[idx])
+            assert set(np.argsort(-np.abs(W))[:400].tolist()) <= set(idx.tolist())
+    assert nxt["type"] == "frame" and nxt["epoch"] == 41  # play, pressed during the replay
+
+
+def test_another_tab_keeps_its_frames_while_a_long_replay_runs():
+    async def replaying(url, events):
+        async with ClientSession() as http, http.ws_connect(url + "ws") as ws:
+            await ws.receive()  # hello
+            cfg = {"layers": [64] * 6, "activation": "relu", "lr": 0.01, "epoch": 400}
+            await ws.send_str(json.dumps({"type": "config", "config": cfg}))
+            while True:
+                m = json.loads((await ws.receive(timeout=120)).data)
+                events.append((m["type"], time.perf_counter()))
+                if m["type"] == "frame":
+                    return
+
+    async def run(url):
+        events, counts, errors = [], [], []
+        other = asyncio.create_task(_ws_session(url, {"dataset": "moons"}, 600, counts, errors))
+        await asyncio.sleep(0.5)  # the other tab is playing
+        await replaying(url, events)
+        other.cancel()
+        return events, counts, errors
+
+    with BackgroundServer() as server:
+        events, counts, errors = asyncio.run(run(server.url))
+    progress = [t for kind, t in events if kind == "replay"]
+    assert len(progress) >= 3 and errors == []  # the replay ran in several slices...
+    between = [t for t in counts if progress[0] < t < progress[-1]]
+    assert len(between) >= 2  # ...and the playing tab's frames came in between them, not after
 
 
 def test_load_twenty_sessions_at_once(capsys):

@@ -11,7 +11,7 @@ import pytest
 import perceptrons
 from perceptrons import datasets
 from perceptrons.playground.server import BackgroundServer
-from perceptrons.playground.session import Session, loss_warning, python_code
+from perceptrons.playground.session import GRADCHECK_SAMPLE, Session, loss_warning, python_code
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DESK = {"width": 1440, "height": 900}
@@ -98,6 +98,34 @@ def test_backward_pass_deltas_make_the_reference_gradient():
     s.net.params["b0"][1] = -1e3  # a unit that never fires: dead, by hand
     s.net.params["b1"][:] = 1e3  # and a layer whose units all fire everywhere: none dead
     assert s.frame()["dead"][0] >= 1 and s.frame()["dead"][1] == 0
+
+
+def test_gradient_check_runs_for_the_largest_network_on_a_fresh_sample_each_time():
+    s = Session({"layers": [64] * 6, "activation": "relu"})
+    n_params = sum(v.size for v in s.net.params.values())
+    checks = [s.frame()["gradcheck"] for _ in range(2)]
+    for g in checks:
+        assert (
+            g["passed"]
+            and g["entries"] == n_params == 21122
+            and GRADCHECK_SAMPLE <= g["checked"] < 2 * GRADCHECK_SAMPLE
+        )
+    # an independent oracle at the entries a sampled check drew: the textbook loop of central differences
+    rng = np.random.default_rng([1, 15])  # the session's check stream (init_seed 1)
+    res = perceptrons.gradcheck(s.net, s.Xtr[:16], s.ttr[:16], sample=GRADCHECK_SAMPLE, seed=rng)
+    net = perceptrons.MLP(s.net.sizes, activation="relu", seed=0)
+    net.params = {k: v.copy() for k, v in s.net.params.items()}
+    for k, c in res.checks.items():
+        for idx in zip(*np.nonzero(c.checked)):
+            old = net.params[k][idx]
+            net.params[k][idx] = old + 1e-5
+            up = net.loss(s.Xtr[:16], s.ttr[:16])
+            net.params[k][idx] = old - 1e-5
+            down = net.loss(s.Xtr[:16], s.ttr[:16])
+            net.params[k][idx] = old
+            assert c.numeric[idx] == pytest.approx((up - down) / 2e-5, rel=1e-6, abs=1e-9)
+    small = Session({"layers": [8, 8]}).frame()["gradcheck"]
+    assert small["checked"] == small["entries"] == 2 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2  # a small network: every entry
 
 
 @pytest.mark.parametrize(
@@ -194,6 +222,7 @@ def test_weight_tooltips_are_reachable_and_a_click_edits_the_weight(open_page):
         assert float(text.split("=")[1].split()[0]) == pytest.approx(value, rel=1e-3, abs=1e-6)
     # click a weight, type a value: the frame carries it and the link records it
     page.mouse.click(box["x"] + x, box["y"] + y)
+    assert page.locator("#tip").is_hidden()  # the editor replaces the tooltip, nothing peeks out beside it
     layer, i, j = named(page.locator("#weight-name").inner_text())
     assert (layer, i, j) == named(text)
     page.get_by_role("spinbutton", name="Weight W").fill("2.5")
@@ -201,6 +230,35 @@ def test_weight_tooltips_are_reachable_and_a_click_edits_the_weight(open_page):
     page.wait_for_function(f"window.__pg.weight({layer}, {i}, {j})[0] === 2.5", timeout=10000)
     assert '"weight"' in page.evaluate("decodeURIComponent(location.hash)")
     assert page.errors == []
+
+
+def test_the_page_shows_the_sampled_gradient_check_of_the_largest_network(open_page):
+    page = open_page("#layers=64,64,64,64,64,64&activation=relu")
+    text = page.locator("#gradcheck").inner_text()
+    assert "passed" in text and "of 21,122 sampled" in text
+    assert "drawn at random afresh at each check" in page.locator("#gradcheck").get_attribute("title")
+    text = open_page().locator("#gradcheck").inner_text()
+    assert "passed" in text and "sampled" not in text
+
+
+def test_a_large_network_draws_its_strongest_wires_with_their_true_values(open_page, tmp_path):
+    page = open_page("#layers=64,64,64,64,64,64&activation=relu&lr=0.01")
+    net = _params(page, tmp_path, "big.npz")  # the weights themselves, from the model file
+    wires = page.evaluate("window.__pg.wires")
+    for layer in range(1, 6):  # each 64 x 64 layer: exactly its 400 strongest weights
+        drawn = {i * 64 + j for li, i, j, *_ in wires if li == layer}
+        assert drawn == set(np.argsort(-np.abs(net.params[f"W{layer}"].ravel()))[:400].tolist())
+    for li, i, j, *_ in wires[::97]:
+        shown = page.evaluate(f"window.__pg.weight({li}, {i}, {j})[0]")
+        assert shown == pytest.approx(net.params[f"W{li}"][i, j], rel=1e-6)
+    # the backward view: the strongest by |dLoss/dW| of the training set, by the core's reference gradient
+    page.get_by_label("Network view").select_option("backward")
+    page.wait_for_function("document.getElementById('net-hint').textContent.startsWith('Backward')")
+    s = Session({"layers": [64] * 6, "activation": "relu", "lr": 0.01})
+    _, grads = s.net.loss_and_grads(s.Xtr, s.ttr)
+    wires = page.evaluate("window.__pg.wires")
+    drawn = {i * 64 + j for li, i, j, *_ in wires if li == 3}
+    assert drawn == set(np.argsort(-np.abs(grads["W3"].ravel()))[:400].tolist())
 
 
 def test_classes_slider_only_where_it_means_something(open_page):
@@ -262,7 +320,7 @@ def test_malformed_links_fall_back_field_by_field(open_page):
 
 
 def test_python_code_and_link_reproduce_a_run_with_a_mid_run_change(open_page, tmp_path):
-    page = open_page("#dataset=moons&layers=6,4")
+    page = open_page("#dataset=moons&layers=6,4&optimizer=momentum")
     page.get_by_label("Learning rate").select_option("0.03")
     page.wait_for_function("window.__pg.last.lr === 0.03", timeout=10000)
     page.locator("body").click(position={"x": 5, "y": 890})
@@ -281,16 +339,30 @@ def test_python_code_and_link_reproduce_a_run_with_a_mid_run_change(open_page, t
     assert "opt.lr = 0.3" in code
     net = _run_code(code)
     np.testing.assert_array_equal(net.flat_params, shown.flat_params)
-    # the link: a fresh tab replays the recorded change at epoch 10
+    # the link opens at the copied epoch: the same weights bit for bit, the same loss shown, no frame before it
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Share link").click()
+    assert "epoch=20" in page.url
     other = open_page("#" + page.url.split("#", 1)[1])
-    other.locator("body").click(position={"x": 5, "y": 890})
-    for k in range(20):
-        other.keyboard.press("ArrowRight")
-        _epoch(other, k + 1)
+    assert other.evaluate("[window.__pg.last.epoch, window.__pg.frames]") == [20, 1]
     assert other.evaluate("window.__pg.last.lr") == 0.3
+    for k in ("train_loss", "test_loss", "train_acc", "test_acc"):
+        assert other.locator(f"#{k}").inner_text() == page.locator(f"#{k}").inner_text()
+    assert other.evaluate("window.__pg.last.weights") == page.evaluate("window.__pg.last.weights")
     np.testing.assert_array_equal(_params(other, tmp_path, "link.npz").flat_params, shown.flat_params)
+    assert other.evaluate("window.__pg.curves.epoch.length") == 21  # the loss curve it went through
+    assert "Opened the shared run at epoch 20" in other.locator("#notice").inner_text()
+    # and it goes on as the sender's run does (optimizer state and sample order included)
+    for p in (page, other):
+        p.get_by_role("button", name="Step one epoch").click()
+        _epoch(p, 21)
+    np.testing.assert_array_equal(
+        _params(other, tmp_path, "a.npz").flat_params, _params(page, tmp_path, "b.npz").flat_params
+    )
+    # reset goes back to the run's start, and the address bar follows
+    other.get_by_role("button", name="Reset").click()
+    _epoch(other, 0)
+    other.wait_for_function("!location.hash.includes('epoch=')", timeout=5000)
 
 
 def test_invalid_batch_is_refused_and_limits_say_why(open_page):
@@ -351,7 +423,11 @@ def test_every_control_has_an_accessible_name(open_page):
     page.get_by_role("button", name="Play").wait_for()
 
 
-@pytest.mark.parametrize("viewport", [PHONE, {"width": 360, "height": 740}, DESK])
+PROJECTOR = {"width": 1920, "height": 1080}
+LOW_PROJECTOR = {"width": 1280, "height": 720}
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 360, "height": 740}, DESK, PROJECTOR, LOW_PROJECTOR])
 def test_layout_fits_the_screen_and_the_header_holds_still(open_page, viewport):
     page = open_page(viewport=viewport)
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
@@ -366,6 +442,27 @@ def test_layout_fits_the_screen_and_the_header_holds_still(open_page, viewport):
     )
     assert page.locator("header").bounding_box() == header
     page.screenshot(path=f"/tmp/playground-{viewport['width']}.png")
+
+
+@pytest.mark.parametrize("viewport, least", [(PROJECTOR, 600), (LOW_PROJECTOR, 250), (DESK, 360)])
+def test_the_output_follows_the_screen_in_a_lecture(open_page, viewport, least):
+    """A projector gets a large output panel; a low one keeps the loss chart in view; canvases stay crisp."""
+    page = open_page(viewport=viewport)
+    heat = page.locator("#heat").bounding_box()
+    assert heat["width"] >= least and heat["width"] == heat["height"]
+    assert page.evaluate("document.getElementById('heat').width") == round(heat["width"])  # a pixel per pixel
+    curves = page.locator("#curves").bounding_box()
+    assert curves["y"] + curves["height"] / 2 < viewport["height"]  # the loss chart is (mostly) on the screen
+    net = page.locator("#net-canvas").bounding_box()
+    assert net["y"] + net["height"] <= viewport["height"] or viewport["height"] < 800
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    # the points are drawn to the panel's scale: a training point's colour sits where the data says
+    x, y, c = page.evaluate("window.__pg.data.train[0]")
+    window = page.evaluate("window.__pg.data.window")
+    w = page.evaluate("document.getElementById('heat').width")
+    px, py = round((x - window[0]) / (window[1] - window[0]) * w), round((window[3] - y) / (window[3] - window[2]) * w)
+    colour = [[0, 114, 178], [230, 159, 0]][c]
+    assert _pixel(page, px, py)[:3] == colour
 
 
 def test_hover_a_unit_shows_its_map_large_and_features_switch(open_page):

@@ -61,7 +61,7 @@ from .activations import ACTIVATIONS
 from .devices import is_numpy, namespace_of, to_numpy
 from .heads import HEADS, weighted_mean
 from .network import MLP, Params, ParamViews, param_shapes, penalty_terms
-from .validation import check_positive, check_sample_weight, check_targets, check_X
+from .validation import as_generator, check_positive, check_sample_weight, check_targets, check_X
 
 Array = NDArray[Any]
 _CHUNK_ELEMENTS = 1 << 22  # cap on the batched perturbation tensor (E * N * width), 32 MiB
@@ -103,26 +103,36 @@ class ParamCheck:
     numeric: Array
     rel_error: Array
     kink: Array
+    checked: Array | None = None  # the differenced entries (a sampled check); None: every entry
+
+    @property
+    def ok(self) -> Array:
+        """The entries that count: differenced, and not at a kink."""
+        return ~self.kink if self.checked is None else self.checked & ~self.kink
+
+    @property
+    def n_checked(self) -> int:
+        return int(self.analytic.size if self.checked is None else self.checked.sum())
 
     @property
     def max_rel_error(self) -> float:
-        ok = ~self.kink
+        ok = self.ok
         return float(self.rel_error[ok].max()) if ok.any() else 0.0
 
     @property
     def worst_index(self) -> tuple[int, ...]:
-        err = np.where(self.kink, -1.0, self.rel_error)
+        err = np.where(self.ok, self.rel_error, -1.0)
         return tuple(int(i) for i in np.unravel_index(int(err.argmax()), err.shape))
 
     @property
     def norm_rel_error(self) -> float:
-        """``||a - n|| / max(1e-8, ||a|| + ||n||)`` over the entries not at a kink."""
-        a, n = self.analytic[~self.kink], self.numeric[~self.kink]
+        """``||a - n|| / max(1e-8, ||a|| + ||n||)`` over the entries that count (:attr:`ok`)."""
+        a, n = self.analytic[self.ok], self.numeric[self.ok]
         return float(norm_rel_error(a, n))
 
     @property
     def max_abs_error(self) -> float:
-        d = np.abs(self.analytic - self.numeric)[~self.kink]
+        d = np.abs(self.analytic - self.numeric)[self.ok]
         return float(d.max()) if d.size else 0.0
 
 
@@ -148,10 +158,19 @@ class GradCheckResult:
 
     @property
     def norm_rel_error(self) -> float:
-        """Normwise relative error ``||a - n|| / max(1e-8, ||a|| + ||n||)`` over all non-kink entries."""
-        a = np.concatenate([c.analytic[~c.kink] for c in self.checks.values()])
-        n = np.concatenate([c.numeric[~c.kink] for c in self.checks.values()])
+        """Normwise relative error ``||a - n|| / max(1e-8, ||a|| + ||n||)`` over all entries that count."""
+        a = np.concatenate([c.analytic[c.ok] for c in self.checks.values()])
+        n = np.concatenate([c.numeric[c.ok] for c in self.checks.values()])
         return float(norm_rel_error(a, n))
+
+    @property
+    def n_checked(self) -> int:
+        """How many entries were differenced (all of them unless the check was sampled)."""
+        return sum(c.n_checked for c in self.checks.values())
+
+    @property
+    def n_entries(self) -> int:
+        return sum(c.analytic.size for c in self.checks.values())
 
     @property
     def per_param(self) -> dict[str, tuple[float, tuple[int, ...]]]:
@@ -192,6 +211,8 @@ class GradCheckResult:
             f"{verdict}: max relative error {self.max_rel_error:.3e} (tolerance {self.rtol:g}; the differences "
             f"resolve {self.atol:.1e} absolute){where}; {self.n_kinks} entries flagged at a kink"
         )
+        if self.n_checked < self.n_entries:
+            lines.append(f"sampled: {self.n_checked} of {self.n_entries} entries differenced, drawn at random")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -212,8 +233,10 @@ def numeric_grads(
     h: float = DEFAULT_H,
     l1: float = 0.0,
     sample_weight: Array | None = None,
+    entries: Mapping[str, Array] | None = None,
 ) -> tuple[dict[str, Array], dict[str, Array]]:
-    """Central-difference gradient of the loss for every entry of every parameter (float64).
+    """Central-difference gradient of the loss for every entry of every parameter (float64), or only
+    for ``entries`` (name -> flat indices into that parameter; the others are NaN).
 
     Returns ``(numeric, kink)``: dicts keyed like ``params``; ``kink`` marks entries where a
     ReLU-like unit changes sign between ``theta - h`` and ``theta + h``.
@@ -221,7 +244,7 @@ def numeric_grads(
     P = {k: np.asarray(v, dtype=np.float64)[None] for k, v in params.items()}
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[None]
     X64 = np.asarray(X, dtype=np.float64)[None]
-    num, kinks = numeric_grads_batched(P, X64, np.asarray(y)[None], activation, output, alpha, h, l1, w)
+    num, kinks = numeric_grads_batched(P, X64, np.asarray(y)[None], activation, output, alpha, h, l1, w, entries)
     return {k: v[0] for k, v in num.items()}, {k: v[0] for k, v in kinks.items()}
 
 
@@ -235,12 +258,14 @@ def numeric_grads_batched(
     h: float = DEFAULT_H,
     l1: float = 0.0,
     sample_weight: Array | None = None,
+    entries: Mapping[str, Array] | None = None,
 ) -> tuple[dict[str, Array], dict[str, Array]]:
     """:func:`numeric_grads` for T independent checks at once (T weights, T batches).
 
     ``params[k]`` has shape (T, *shape), ``X`` (T, N, D), ``y`` (T, N) or (T, N, K), ``sample_weight``
     (T, N). The trainer records each checked step's weights and batch and checks a chunk of steps
-    in one batched evaluation.
+    in one batched evaluation. ``entries`` (name -> flat indices into one parameter, the same for
+    all T) restricts the differences to those entries: the rest are NaN, and never a kink.
     """
     n_layers = len(params) // 2
     f = ACTIVATIONS[activation].f
@@ -265,11 +290,12 @@ def numeric_grads_batched(
         width = max(W[m].shape[2] for m in range(k, n_layers))
         A1 = np.concatenate([hs[k], np.ones((T, n, 1))], axis=2)  # (T, N, fan_in + 1): bias = input 1
         size = (fan_in + 1) * fan_out  # the W entries (row-major), then the b entries
-        num = np.empty((T, size))
+        chosen = _layer_entries(entries, k, fan_in, fan_out)
+        num = np.full((T, size), np.nan)
         kink = np.zeros((T, size), dtype=bool)
         chunk = max(1, _CHUNK_ELEMENTS // (2 * T * n * width))
-        for start in range(0, size, chunk):
-            e = np.arange(start, min(size, start + chunk))
+        for start in range(0, chosen.size, chunk):
+            e = chosen[start : start + chunk]
             i_in, j_out = np.divmod(e, fan_out)
             E = e.size
             delta = h * A1[:, :, i_in].transpose(0, 2, 1)  # (T, E, N)
@@ -295,6 +321,32 @@ def numeric_grads_batched(
         kinks[f"W{k}"] = kink[:, : fan_in * fan_out].reshape(T, fan_in, fan_out)
         kinks[f"b{k}"] = kink[:, fan_in * fan_out :]
     return {k: numeric[k] for k in params}, {k: kinks[k] for k in params}
+
+
+def _layer_entries(entries: Mapping[str, Array] | None, k: int, fan_in: int, fan_out: int) -> Array:
+    """Layer ``k``'s entries to difference, as indices into its W entries (row-major) then its b entries."""
+    if entries is None:
+        return np.arange((fan_in + 1) * fan_out)
+    w = np.asarray(entries.get(f"W{k}", []), dtype=np.intp)
+    b = np.asarray(entries.get(f"b{k}", []), dtype=np.intp)
+    return np.unique(np.concatenate([w, fan_in * fan_out + b]))
+
+
+def sample_entries(
+    shapes: Mapping[str, tuple[int, ...]], n: int, rng: np.random.Generator, per_array: int = 4
+) -> dict[str, Array]:
+    """About ``n`` entries drawn at random without replacement, as flat indices per parameter.
+
+    Each parameter gets a share in proportion to its size, and at least ``per_array`` entries (or all
+    of its entries, if fewer), so that a bug confined to one small array (a bias) is still sampled.
+    """
+    total = sum(math.prod(s) for s in shapes.values())
+    out = {}
+    for k, shape in shapes.items():
+        size = math.prod(shape)
+        m = min(size, max(per_array, round(n * size / total)))
+        out[k] = np.sort(rng.choice(size, m, replace=False))
+    return out
 
 
 def step_errors(
@@ -381,15 +433,21 @@ def _grads_like(grads: Any, named: dict[str, Array], params: Any) -> dict[str, A
 
 
 def numeric_grads_loop(
-    loss_fn: Callable[[dict[str, Array]], float], named: dict[str, Array], h: float, scheme: str = "central"
+    loss_fn: Callable[[dict[str, Array]], float],
+    named: dict[str, Array],
+    h: float,
+    scheme: str = "central",
+    entries: Mapping[str, Array] | None = None,
 ) -> dict[str, Array]:
     """Finite differences of ``loss_fn`` for every entry of every array of ``named`` (perturbed in place
-    and restored): ``"central"`` (L(+h) - L(-h)) / 2h or ``"forward"`` (L(+h) - L) / h."""
+    and restored): ``"central"`` (L(+h) - L(-h)) / 2h or ``"forward"`` (L(+h) - L) / h. With
+    ``entries`` (name -> flat indices) only those entries; the others are NaN."""
     base = loss_fn(named) if scheme == "forward" else 0.0
     out = {}
     for k, p in named.items():
-        g = np.empty_like(p)
-        for idx in np.ndindex(p.shape):
+        g = np.full_like(p, np.nan)
+        flat = range(p.size) if entries is None else np.asarray(entries.get(k, []), dtype=np.intp)
+        for idx in (tuple(int(i) for i in np.unravel_index(e, p.shape)) for e in flat):
             old = p[idx]
             p[idx] = old + h
             up = loss_fn(named)
@@ -418,11 +476,18 @@ def _result(
     numeric: Mapping[str, Array],
     kinks: Mapping[str, Array],
     source: str,
+    entries: Mapping[str, Array] | None = None,
 ) -> GradCheckResult:
     atol = float(roundoff_floor(loss, h))
     res = GradCheckResult(loss=loss, h=h, rtol=rtol, atol=atol, source=source)
     for k in analytic:
-        res.checks[k] = ParamCheck(k, analytic[k], numeric[k], rel_error(analytic[k], numeric[k], atol, rtol), kinks[k])
+        checked = None
+        if entries is not None:
+            checked = np.zeros(analytic[k].shape, dtype=bool)
+            checked.flat[np.asarray(entries.get(k, []), dtype=np.intp)] = True
+        with np.errstate(invalid="ignore"):  # NaN (not differenced) entries stay NaN
+            err = rel_error(analytic[k], numeric[k], atol, rtol)
+        res.checks[k] = ParamCheck(k, analytic[k], numeric[k], err, kinks[k], checked)
     return res
 
 
@@ -491,16 +556,24 @@ def _checked_data(net: MLP, X: Any, y: Any, sample_weight: Any) -> tuple[Array, 
 
 
 def _check_net(
-    net: MLP, X: Any, y: Any, h: float, alpha: float, rtol: float, l1: float, sample_weight: Any
+    net: MLP,
+    X: Any,
+    y: Any,
+    h: float,
+    alpha: float,
+    rtol: float,
+    l1: float,
+    sample_weight: Any,
+    entries: Mapping[str, Array] | None,
 ) -> GradCheckResult:
     X64, t, w = _checked_data(net, X, y, sample_weight)
     prob = _net_problem(net, X64, t, alpha, l1, w)
     # the batched differences of the reference loss locate the kinks; they are the numbers too unless
     # the class computes its loss with code of its own, whose differences are then taken entry by entry
-    numeric, kinks = numeric_grads(prob.named, X64, t, net.activation, net.output, alpha, h, l1, w)
+    numeric, kinks = numeric_grads(prob.named, X64, t, net.activation, net.output, alpha, h, l1, w, entries)
     if overrides_loss(net):
-        numeric = numeric_grads_loop(prob.loss_of, prob.named, h)
-    return _result(prob.loss, h, rtol, prob.analytic, numeric, kinks, prob.source)
+        numeric = numeric_grads_loop(prob.loss_of, prob.named, h, entries=entries)
+    return _result(prob.loss, h, rtol, prob.analytic, numeric, kinks, prob.source, entries)
 
 
 def _problem(target: Any, X: Any, y: Any, alpha: float, l1: float, sample_weight: Any) -> _Problem:
@@ -536,6 +609,8 @@ def gradcheck(
     rtol: float = DEFAULT_RTOL,
     l1: float = 0.0,
     sample_weight: Any = None,
+    sample: int | None = None,
+    seed: int | np.random.Generator | None = None,
 ) -> GradCheckResult:
     """Compare analytic gradients with central differences of the same loss, in float64.
 
@@ -553,6 +628,11 @@ def gradcheck(
     alpha, l1 : the L2 and L1 strengths of the loss being checked (network form)
     rtol : tolerance on the relative error for ``passed``
     sample_weight : optional (N,) weights of the loss (network form)
+    sample : check about this many entries, drawn at random (:func:`sample_entries`: each parameter
+        in proportion to its size, at least 4 of each), instead of all of them: two loss evaluations
+        per entry make a full check of a large network slow. The result's ``n_checked`` says how many;
+        the other entries are NaN in ``numeric`` and count nowhere.
+    seed : int or Generator drawing the sampled entries (same seed, same entries)
 
     Returns
     -------
@@ -560,14 +640,19 @@ def gradcheck(
     """
     h = check_h(h)
     check_positive("rtol", rtol)
+    if sample is not None:
+        check_positive("sample", sample, integer=True)
     if isinstance(target, MLP) and X is not None and y is not None:
         check_positive("alpha", alpha, allow_zero=True)
         check_positive("l1", l1, allow_zero=True)
-        return _check_net(target, X, y, h, alpha, rtol, l1, sample_weight)
+        entries = None if sample is None else sample_entries(param_shapes(target.sizes), sample, as_generator(seed))
+        return _check_net(target, X, y, h, alpha, rtol, l1, sample_weight, entries)
     prob = _problem(target, X, y, alpha, l1, sample_weight)  # the functional form, or the error for a bad call
-    numeric = numeric_grads_loop(prob.loss_of, prob.named, h)
+    shapes = {k: v.shape for k, v in prob.named.items()}
+    entries = None if sample is None else sample_entries(shapes, sample, as_generator(seed))
+    numeric = numeric_grads_loop(prob.loss_of, prob.named, h, entries=entries)
     kinks = {k: np.zeros(v.shape, dtype=bool) for k, v in prob.named.items()}
-    return _result(prob.loss, h, rtol, prob.analytic, numeric, kinks, prob.source)
+    return _result(prob.loss, h, rtol, prob.analytic, numeric, kinks, prob.source, entries)
 
 
 @dataclass

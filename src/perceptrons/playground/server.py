@@ -1,7 +1,9 @@
 """The playground's web server (aiohttp): static page + one WebSocket per browser tab.
 
 Protocol (JSON text messages). The page sends ``{"type": ...}`` with type
-``config`` (``config``: a new run; replies ``data`` then a ``frame``), ``play``, ``pause``,
+``config`` (``config``: a new run; replies ``data`` then a ``frame``; a config whose ``epoch`` is N,
+from a shared link, first replays the run to epoch N in short jobs, sending ``replay`` progress
+(``epoch``, ``target``), then the frame at epoch N with its loss ``history``), ``play``, ``pause``,
 ``step`` (one epoch, one frame), ``reset`` (same configuration: same seeds, same initial weights),
 ``lr`` (``value``: change the learning rate while training), ``edit`` (``layer``, ``i``, ``j``,
 ``value``: set one weight; replies a ``frame``; both changes are recorded in the run's schedule), ``save`` (replies ``model`` with the
@@ -50,6 +52,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from threadpoolctl import ThreadpoolController
 
 from .session import LIMITS, ConfigError, Session, python_code
 
@@ -59,6 +62,7 @@ HARD_MAX_MESSAGE = 8_000_000  # beyond this aiohttp closes the socket (code 1009
 OVERSIZE_GRACE_S = 1.0  # ... and after the rest of the oversized message has arrived (at most this long)
 FPS = 30
 MAX_SESSIONS = 64
+REPLAY_SLICE_S = 0.05  # one job of a replay: other sessions' jobs take the workers in between
 # Jobs (epochs, frames) run in this many worker threads: two, so that one session's long epoch never
 # holds up the others, and no more, because the jobs are short NumPy calls that hold the interpreter
 # lock most of the time: with one thread per session, 20 sessions streamed 7 frames/s each here, with
@@ -233,6 +237,7 @@ class Connection:
         self.frames = 0
         self.busy = asyncio.Lock()  # one job of this session at a time (play loop and messages)
         self.last_message = time.monotonic()
+        self.replaying: asyncio.Task[None] | None = None  # a shared link's run being replayed to its epoch
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker thread, after this session's previous job."""
@@ -268,7 +273,7 @@ class Connection:
     async def play_loop(self) -> None:
         period = 1.0 / FPS
         while not self.ws.closed:
-            if not (self.playing and self.session is not None):
+            if not (self.playing and self.session is not None) or self.replaying is not None:
                 self.wake.clear()
                 await self.wake.wait()
                 continue
@@ -321,6 +326,12 @@ class Connection:
         if self.session is None:
             await self.error(f"send a 'config' message before {kind[:40]!r}.")
             return
+        if self.replaying is not None and kind in ("step", "lr", "edit", "save", "python"):
+            await self.error(
+                f"the shared run is still being replayed to epoch {self.session.config['epoch']} (now at "
+                f"{self.session.epochs}); {kind!r} waits until it is there (play and pause are kept)."
+            )
+            return
         if kind == "play":
             self.playing = True
             self.wake.set()
@@ -329,8 +340,8 @@ class Connection:
         elif kind == "step":
             self.playing = False
             await self.send(await self.epoch_frame(self.session))
-        elif kind == "reset":
-            await self.start(await self.run(Session, self.session.config))
+        elif kind == "reset":  # the run from its start (a shared link's epoch too)
+            await self.start(await self.run(Session, {**self.session.config, "epoch": 0}))
         elif kind == "lr":  # as a job of the session: between two epochs, never inside one
             try:
                 await self.run(self.session.set_lr, msg.get("value"))
@@ -358,11 +369,40 @@ class Connection:
             )
 
     async def start(self, session: Session) -> None:
+        self.stop_replay()
         self.playing = False
         self.session = session
         self.frames = 0
         await self.send(session.data_message())
-        await self.send(await self.run(session.frame))
+        if session.epochs < session.config["epoch"]:  # a shared link: its epoch, not the run's start
+            self.replaying = asyncio.create_task(self.replay(session))
+        else:
+            await self.send(await self.run(session.frame))
+
+    def stop_replay(self) -> None:
+        if self.replaying is not None:
+            self.replaying.cancel()
+            self.replaying = None
+
+    async def replay(self, session: Session) -> None:
+        """Replay ``session`` to its configured epoch in short jobs, then send that epoch's frame."""
+        target = session.config["epoch"]
+        try:
+            while session.epochs < target and not session.diverged:
+                await self.run(session.replay, target, REPLAY_SLICE_S)
+                await self.send({"type": "replay", "epoch": session.epochs, "target": target})
+            frame = await self.run(session.frame)
+            frame["history"] = session.history()
+            await self.send(frame)
+        except ConnectionResetError:  # the page went away: nothing left to replay for
+            return
+        except Exception as exc:  # reported; the session stays usable at the epoch it reached
+            log.exception("playground: a replay failed")
+            await self.error(f"replaying the shared run failed: internal error ({type(exc).__name__}).")
+        finally:
+            if self.replaying is asyncio.current_task():
+                self.replaying = None
+                self.wake.set()  # play pressed meanwhile starts now
 
 
 # -- who may connect ------------------------------------------------------------------------
@@ -476,6 +516,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         if not registry.per_client[client]:
             del registry.per_client[client]
         conn.wake.set()
+        conn.stop_replay()
         loop_task.cancel()
     return ws
 
@@ -495,6 +536,17 @@ async def _background(app: web.Application) -> Any:
     task = asyncio.create_task(_expire_idle(app))
     yield
     task.cancel()
+
+
+async def _one_blas_thread(app: web.Application) -> Any:
+    """BLAS on one thread while the server runs. The thread count is one setting of the whole process,
+    so the per-call limits of the core (training) and of frames, entered and left by two worker threads
+    at different times, undo each other: a worker restores "all cores" while the other computes, whose
+    products then wait on a second thread that a busy core does not give them (a 6 x 64 frame took
+    200 ms instead of 15 here). Sessions already share the cores between them."""
+    limiter = ThreadpoolController().limit(limits=1, user_api="blas")
+    yield
+    limiter.restore_original_limits()
 
 
 async def _close_all(app: web.Application) -> None:
@@ -522,6 +574,7 @@ def make_app(host: str = "127.0.0.1") -> web.Application:
     app.router.add_get("/ws", websocket)
     app.router.add_static("/static/", STATIC)
     app.cleanup_ctx.append(_background)
+    app.cleanup_ctx.append(_one_blas_thread)
     app.on_shutdown.append(_close_all)
     return app
 

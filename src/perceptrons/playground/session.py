@@ -39,6 +39,7 @@ LIMITS = {
     "seed": 2**31 - 1,
     "coordinate": 1e6,  # |x|, |y| of a clicked point: the picture's window must stay finite
     "schedule": 500,
+    "epoch": 1_000_000,  # a shared link opens at this epoch at most (the server replays the run to it)
 }
 CLASSIFICATION_SETS = ("circles", "moons", "xor", "spiral", "gaussian", "blobs", "csv", "custom")
 REGRESSION_SETS = tuple(REGRESSION)
@@ -84,16 +85,26 @@ DEFAULTS: dict[str, Any] = {
     "init_seed": 1,
     "order_seed": 1,
     "schedule": [],
+    "epoch": 0,  # the epoch the run opens at: a shared link replays the run up to where it was copied
 }
 EXTRA_KEYS = {"csv", "points", "label", "window"}
+HISTORY_POINTS = 1000  # the loss history sent after a replay: at most this many epochs, evenly spaced
 HEAT_RES = 64  # the heat map grid (HEAT_RES^2 points, one batched forward pass)
 NEURON_RES = 24  # the per-neuron output and gradient maps
 SMALL_HEAT_RES = 48  # ... and heat map grid
 SMALL_NEURON_RES = 12  # ... for networks of more than LARGE_NET hidden units (each map is drawn a few pixels wide)
 LARGE_NET = 96
 GRADCHECK_POINTS = 16
-GRADCHECK_MAX_PARAMS = 3000  # central differences cost two forward passes per parameter: 6 x 64 has 21,000
+# Central differences cost two loss evaluations per parameter: up to GRADCHECK_FULL parameters every
+# entry is checked; a larger network (6 x 64 has 21,000) checks about GRADCHECK_SAMPLE entries drawn
+# afresh each time (every array in proportion to its size, at least 4 of each): ~5 ms for 6 x 64.
+GRADCHECK_FULL = 3000
+GRADCHECK_SAMPLE = 150
 STUCK_EPOCHS = 100
+# A layer with more weights than this sends only the MAX_WIRES largest by |w| and the MAX_WIRES largest
+# by |dLoss/dW| (the page draws the strongest of one kind, and shows values of drawn wires only): 6 x 64
+# frames shrink from 337 kB to 179 kB.
+MAX_WIRES = 400
 GRAD_RES = 8  # the gradient maps: mean backpropagated signal of the training points in each cell
 MIN_SPLIT = 10  # drawn data sets smaller than this are not split: every point trains
 SLICE_S = 0.005  # an epoch is trained in slices of about this long, so that workers take turns between sessions
@@ -185,6 +196,7 @@ def validate_config(raw: Any) -> dict[str, Any]:
     for key in ("data_seed", "init_seed", "order_seed"):
         cfg[key] = _num(cfg, key, 0, LIMITS["seed"], integer=True)
     cfg["schedule"] = _check_schedule(cfg)
+    cfg["epoch"] = _num(cfg, "epoch", 0, LIMITS["epoch"], integer=True)
     if cfg.get("window") is not None:
         w = cfg["window"]
         ok = isinstance(w, list) and len(w) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in w)
@@ -256,8 +268,11 @@ def chance_loss(y: np.ndarray, regression: bool, n_outputs: int) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def loss_warning(losses: list[float], chance: float) -> str | None:
+def loss_warning(losses: list[float], chance: float, best: float | None = None) -> str | None:
     """Why the training loss curve (one value per epoch) looks wrong now, or None.
+
+    ``losses`` needs only the last STUCK_EPOCHS epochs, with ``best`` the lowest loss of the whole
+    run (by default, of ``losses``): a frame's check then costs the same at epoch 10 and 100,000.
 
     Rising: the last loss is above both twice the best so far and the chance level. Oscillating:
     over the last 12 epochs the loss turned direction at least 7 times, swinging by more than a
@@ -268,7 +283,7 @@ def loss_warning(losses: list[float], chance: float) -> str | None:
     finite = [v for v in losses if math.isfinite(v)]
     if len(finite) < 3:
         return None
-    last, best = finite[-1], min(finite)
+    last, best = finite[-1], min(finite) if best is None else min(best, *finite)
     if last > 2 * best and last > chance:
         return f"The loss is rising (now {last:.3g}, best {best:.3g}): lower the learning rate."
     tail = np.array(finite[-12:])
@@ -293,15 +308,32 @@ def _b64(a: np.ndarray) -> str:
 
 def _f32(a: np.ndarray) -> np.ndarray:
     """float32 for the page: NaN as 0 and huge values (a diverging run) clipped to float32's range."""
+    with np.errstate(over="ignore", invalid="ignore"):  # out of float32's range: handled below
+        out = a.astype(np.float32)
+    if np.isfinite(out).all():  # the usual case, without the three passes below
+        return out
     big = float(np.finfo(np.float32).max)
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=big, neginf=-big), -big, big).astype(np.float32)
 
 
+def _strongest(w: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """The flat indices (int32, sorted) of the MAX_WIRES largest |w| and of the MAX_WIRES largest |g|,
+    or None when the layer has at most MAX_WIRES weights (all are sent)."""
+    if w.size <= MAX_WIRES:
+        return None
+    top_w = np.argpartition(np.abs(w), w.size - MAX_WIRES)[-MAX_WIRES:]
+    top_g = np.argpartition(np.abs(g), g.size - MAX_WIRES)[-MAX_WIRES:]
+    return np.union1d(top_w, top_g).astype(np.int32)
+
+
 def _int8_map(values: np.ndarray) -> dict[str, Any]:
     """(units, cells) values as int8 over their largest magnitude, with that scale."""
-    scale = float(np.nanmax(np.abs(values))) if values.size else 0.0
-    scale = scale if scale > 0 and math.isfinite(scale) else 1.0
-    return {"scale": scale, "data": _b64(np.round(np.nan_to_num(values) / scale * 127).astype(np.int8))}
+    scale = float(np.abs(values).max()) if values.size else 0.0
+    if not math.isfinite(scale):  # NaN or inf somewhere (a diverging run): drawn as 0, scaled by the rest
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        scale = float(np.abs(values).max())
+    scale = scale if scale > 0 else 1.0
+    return {"scale": scale, "data": _b64(np.round(values / scale * 127).astype(np.int8))}
 
 
 class Session:
@@ -334,6 +366,8 @@ class Session:
             if "weight" in ev and ev["weight"][2] >= sizes[ev["weight"][0] + 1]:
                 raise ConfigError(f"schedule weight {ev['weight']} is outside the network {sizes}.")
         self.order = np.random.default_rng(cfg["order_seed"])
+        # which entries a sampled gradient check differences: its own stream, so checking never moves training
+        self.check_rng = np.random.default_rng([cfg["init_seed"], 15])
         self.opt: SGD | Adam = (
             Adam(cfg["lr"])
             if cfg["optimizer"] == "adam"
@@ -347,6 +381,7 @@ class Session:
         self.diverged: str | None = None
         self.warning: str | None = None
         self.curve: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
+        self.best_loss = math.inf  # the lowest training loss of the run (the curve's minimum)
         small = sum(cfg["layers"]) <= LARGE_NET
         self.neuron_res = NEURON_RES if small else SMALL_NEURON_RES
         self.heat_res = HEAT_RES if small else SMALL_HEAT_RES
@@ -362,9 +397,11 @@ class Session:
     def _grids(self) -> None:
         x0, x1, y0, y1 = self.window
         gx, gy = np.meshgrid(np.linspace(x0, x1, self.heat_res), np.linspace(y1, y0, self.heat_res))  # row 0 = top
-        self.heat_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        grid = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        self.heat_pts = grid.astype(np.float32)  # the pictures are computed in float32 (see _frame)
         gx, gy = np.meshgrid(np.linspace(x0, x1, self.neuron_res), np.linspace(y1, y0, self.neuron_res))
-        self.neuron_pts = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        grid = features(np.column_stack([gx.ravel(), gy.ravel()]), self.config["features"])
+        self.neuron_pts = grid.astype(np.float32)
         # the gradient-map cell of each training point (row 0 = top)
         R = GRAD_RES
         cx = np.clip(np.floor((self.Xtr_raw[:, 0] - x0) / (x1 - x0) * R), 0, R - 1)
@@ -474,7 +511,8 @@ class Session:
         rate, reg = self.config["reg_rate"], self.config["reg"]
         return (rate if reg == "l2" else 0.0), (rate if reg == "l1" else 0.0)
 
-    def _metrics(self) -> dict[str, float | None]:
+    def _metrics(self, z_train: np.ndarray | None = None) -> dict[str, float | None]:
+        """Loss and accuracy on both sets (``z_train``: the training logits, when already computed)."""
         p = self.net.params
         act = self.net.activation
         head = HEADS[self.net.output]
@@ -483,7 +521,7 @@ class Session:
             if len(t) == 0:  # a handful of drawn points can leave the test set empty
                 out[f"{name}_loss"] = out[f"{name}_acc"] = None
                 continue
-            z = forward(p, X, act)
+            z = z_train if name == "train" and z_train is not None else forward(p, X, act)
             out[f"{name}_loss"] = float(head.sample_loss(z, t).mean())
             out[f"{name}_acc"] = None if head.correct is None else float(np.mean(head.correct(z, t)))
         return out
@@ -493,6 +531,11 @@ class Session:
         each sample's backpropagated signal ``delta = d loss_n / d a`` (N, units) at the layer's
         pre-activations ``a`` (the quantity whose products with h_i^T make ``dW``); and per hidden
         layer the number of dead units: f'(a) = 0 on every training point, so no gradient reaches them."""
+        grads, deltas, dead, _ = self._backward_pass()
+        return grads, deltas, dead
+
+    def _backward_pass(self) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[int], np.ndarray]:
+        """:meth:`backward`, and the training set's logits its forward pass computed."""
         p, act = self.net.params, ACTIVATIONS[self.net.activation]
         alpha, l1 = self._penalties()
         _, grads = loss_and_grads(p, self.Xtr, self.ttr, self.net.activation, self.net.output, alpha, l1)
@@ -508,7 +551,7 @@ class Session:
             delta = (delta @ p[f"W{i}"].T) * df
             deltas.insert(0, delta)
             dead.insert(0, int(np.sum(np.all(df == 0, axis=0))))
-        return dict(grads), deltas, dead
+        return dict(grads), deltas, dead, z
 
     def _gradient_maps(self, deltas: list[np.ndarray]) -> list[dict[str, Any]]:
         """Each hidden unit's mean delta over the training points in each GRAD_RES cell (0 where none)."""
@@ -522,30 +565,52 @@ class Session:
         with _blas().limit(limits=1, user_api="blas"):
             return self._frame(with_gradcheck)
 
-    def _frame(self, with_gradcheck: bool) -> dict[str, Any]:
-        m = self._metrics()
-        if len(self.curve["train_loss"]) <= self.epochs:  # one point per epoch, however many frames show it
-            for k, v in m.items():
+    def replay(self, target: int, budget_s: float) -> None:
+        """Train on towards epoch ``target`` (a shared link's epoch) for about ``budget_s`` seconds.
+
+        The same epochs as the sender's, so the same weights bit for bit: each is one :meth:`epoch`
+        with the schedule applied as it passes, and frames never change the run. Each epoch's losses
+        are recorded, so the page can draw the curve it missed (:meth:`history`)."""
+        end = time.perf_counter() + budget_s
+        while self.epochs < target and not self.diverged:
+            self._curve_point()
+            self.epoch()
+            if time.perf_counter() > end:
+                break
+
+    def _curve_point(self, metrics: dict[str, float | None] | None = None) -> None:
+        """The losses at the current epoch, once per epoch however many frames show it."""
+        if len(self.curve["train_loss"]) <= self.epochs:
+            for k, v in (self._metrics() if metrics is None else metrics).items():
                 self.curve[k].append(math.nan if v is None else v)
+            last = self.curve["train_loss"][-1]
+            if math.isfinite(last):
+                self.best_loss = min(self.best_loss, last)
+
+    def history(self) -> dict[str, list[Any]]:
+        """The recorded loss curve, at most HISTORY_POINTS epochs evenly spaced (NaN as None)."""
+        n = len(self.curve["train_loss"])
+        keep: list[int] = np.unique(np.linspace(0, n - 1, min(n, HISTORY_POINTS)).round().astype(int)).tolist()
+        out: dict[str, list[Any]] = {"epoch": keep}
+        for k, values in self.curve.items():
+            out[k] = [_finite(values[i]) for i in keep]
+        return out
+
+    def _frame(self, with_gradcheck: bool) -> dict[str, Any]:
+        grads, deltas, dead, z_train = self._backward_pass()
+        m = self._metrics(z_train)
+        self._curve_point(m)
         if not self.diverged:  # one message while the trouble lasts (not one per kind), gone when the run recovers
-            now = loss_warning(self.curve["train_loss"], self.chance)
+            now = loss_warning(self.curve["train_loss"][-STUCK_EPOCHS:], self.chance, self.best_loss)
             self.warning = (self.warning or now) if now else None
-        p = self.net.params
-        act = self.net.activation
-        z = forward(p, self.heat_pts, act)
-        if self.regression:  # the predicted value on the grid, int8 over its largest magnitude
-            heat = _int8_map(z.T)
-        else:  # softmax probabilities on the grid, quantised to bytes (HEAT_RES^2 x C)
-            heat = {"scale": 1.0, "data": _b64(np.round(softmax(z) * 255).astype(np.uint8))}
-        neurons = []
-        h = self.neuron_pts
-        for i in range(self.net.n_layers - 1):
-            h = ACTIVATIONS[act].f(h @ p[f"W{i}"] + p[f"b{i}"])
-            neurons.append(_int8_map(h.T))
-        grads, deltas, dead = self.backward()
+        # the pictures in float32 (they are sent as bytes: float32 is ample, and its products twice as fast)
+        p = {k: _f32(v) for k, v in self.net.params.items()}
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's huge weights: drawn, not raised
+            heat, neurons = self._pictures(p)
         n_layers = self.net.n_layers
-        weights = [_f32(p[f"W{i}"]) for i in range(n_layers)]
-        dW = [_f32(grads[f"W{i}"]) for i in range(n_layers)]
+        weights = [p[f"W{i}"].ravel() for i in range(n_layers)]
+        dW = [_f32(grads[f"W{i}"]).ravel() for i in range(n_layers)]
+        wires = [_strongest(w, g) for w, g in zip(weights, dW)]
         frame: dict[str, Any] = {
             "type": "frame",
             "step": self.steps,
@@ -561,9 +626,11 @@ class Session:
             "neurons": neurons,
             "gradient_maps": self._gradient_maps(deltas),
             "sizes": list(self.net.sizes),
-            "weights": [_b64(W) for W in weights],
-            "biases": [_b64(_f32(p[f"b{i}"])) for i in range(n_layers)],
-            "grads": [_b64(g) for g in dW],
+            "weights": [_b64(w if k is None else w[k]) for w, k in zip(weights, wires)],
+            "wire_index": [None if k is None else _b64(k) for k in wires],
+            "max_wires": MAX_WIRES,
+            "biases": [_b64(p[f"b{i}"]) for i in range(n_layers)],
+            "grads": [_b64(g if k is None else g[k]) for g, k in zip(dW, wires)],
             "grad_norms": [_finite(float(np.linalg.norm(grads[f"W{i}"]))) for i in range(n_layers)],
             "dead": dead,
             "diverged": self.diverged,
@@ -572,21 +639,40 @@ class Session:
             "base_lr": self.config["lr"],
             "schedule": self.config["schedule"],
         }
-        if self.net.n_params > GRADCHECK_MAX_PARAMS:
-            frame["gradcheck"] = {
-                "skipped": f"skipped: {self.net.n_params} parameters (the check runs up to {GRADCHECK_MAX_PARAMS})"
-            }
-        elif with_gradcheck and not self.diverged:
-            n = min(GRADCHECK_POINTS, len(self.ttr))
-            alpha, l1 = self._penalties()
-            res = gradcheck(self.net, self.Xtr[:n], self.ttr[:n], alpha=alpha, l1=l1)
-            frame["gradcheck"] = {
-                "max_rel_error": res.max_rel_error,
-                "norm_rel_error": res.norm_rel_error,
-                "kinks": res.n_kinks,
-                "passed": res.passed,
-            }
+        if with_gradcheck and not self.diverged:
+            frame["gradcheck"] = self.gradient_check()
         return frame
+
+    def _pictures(self, p: dict[str, np.ndarray]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The output over the heat grid and each hidden unit's output over the neuron grid (quantised)."""
+        act = ACTIVATIONS[self.net.activation]
+        z = forward(p, self.heat_pts, self.net.activation)
+        if self.regression:  # the predicted value on the grid, int8 over its largest magnitude
+            heat = _int8_map(z.T)
+        else:  # softmax probabilities on the grid, quantised to bytes (HEAT_RES^2 x C)
+            heat = {"scale": 1.0, "data": _b64(np.round(np.nan_to_num(softmax(z)) * 255).astype(np.uint8))}
+        neurons = []
+        h = self.neuron_pts
+        for i in range(self.net.n_layers - 1):
+            h = act.f(h @ p[f"W{i}"] + p[f"b{i}"])
+            neurons.append(_int8_map(h.T))
+        return heat, neurons
+
+    def gradient_check(self) -> dict[str, Any]:
+        """The analytic gradient on the first GRADCHECK_POINTS training points against central
+        differences: of every entry, or of a fresh random sample of them in a large network."""
+        n = min(GRADCHECK_POINTS, len(self.ttr))
+        alpha, l1 = self._penalties()
+        sample = None if self.net.n_params <= GRADCHECK_FULL else GRADCHECK_SAMPLE
+        res = gradcheck(self.net, self.Xtr[:n], self.ttr[:n], alpha=alpha, l1=l1, sample=sample, seed=self.check_rng)
+        return {
+            "max_rel_error": res.max_rel_error,
+            "norm_rel_error": res.norm_rel_error,
+            "kinks": res.n_kinks,
+            "passed": res.passed,
+            "checked": res.n_checked,
+            "entries": res.n_entries,
+        }
 
     def data_message(self) -> dict[str, Any]:
         inputs = features(self._raw_neuron_grid(), self.config["features"])

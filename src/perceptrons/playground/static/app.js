@@ -21,10 +21,10 @@ let CATALOG = {circles: {noise: [0.3, 0.01, 0.1]}, moons: {noise: [0.4, 0.01, 0.
   plane: {noise: [0.5, 0.01, 0.05]}, bumps: {noise: [0.5, 0.01, 0.05]}};
 const DEFAULTS = {dataset: "circles", noise: 0.1, n: 500, classes: 2, test_ratio: 0.5, features: ["x1", "x2"], layers: [8, 8],
   activation: "tanh", optimizer: "sgd", lr: 0.1, batch: 10, reg: "none", reg_rate: 0, data_seed: 1,
-  init_seed: 1, order_seed: 1, schedule: []};
-const LIMITS = {layers: 6, units: 64, points: 2000, batch: 2000, seed: 2147483647, schedule: 500};
-const MAX_WIRES = 400;
-const MAX_POINTS = 1000;  // per chart line: a longer history keeps every other epoch, so drawing stays cheap  // per layer: a larger layer draws its strongest wires only
+  init_seed: 1, order_seed: 1, schedule: [], epoch: 0};
+const LIMITS = {layers: 6, units: 64, points: 2000, batch: 2000, seed: 2147483647, schedule: 500, epoch: 1000000};
+const HAIRLINE_WIRES = 600;  // a network drawing more wires than this draws them one pixel wide
+const MAX_POINTS = 1000;  // per chart line: a longer history keeps every other epoch, so drawing stays cheap
 
 const $ = (id) => document.getElementById(id);
 const pg = window.__pg = {frames: 0, drawn: 0, raf: 0, last: null, errors: [], data: null, playing: false, curves: null,
@@ -40,7 +40,7 @@ const CHOICES = {dataset: [...CLASSIFICATION, ...REGRESSION, "custom"], activati
   optimizer: ["sgd", "momentum", "adam"], reg: ["none", "l1", "l2"]};
 const RANGES = {noise: [0, 3], test_ratio: [0.1, 0.9], lr: [1e-6, 10], reg_rate: [0, 1]};
 const INTS = {n: [10, LIMITS.points], classes: [2, 5], batch: [1, LIMITS.batch], data_seed: [0, LIMITS.seed],
-  init_seed: [0, LIMITS.seed], order_seed: [0, LIMITS.seed]};
+  init_seed: [0, LIMITS.seed], order_seed: [0, LIMITS.seed], epoch: [0, LIMITS.epoch]};
 
 function parseField(k, v) {
   // the value of field k from its URL text, or undefined when it is not valid
@@ -98,6 +98,7 @@ function writeURL() {
   const q = new URLSearchParams();
   for (const k of Object.keys(DEFAULTS)) {
     if (k === "schedule") { if (config.schedule.length) q.set(k, JSON.stringify(config.schedule)); }
+    else if (k === "epoch") { if (config.epoch) q.set(k, String(config.epoch)); }
     else if (k === "layers" || k === "features") q.set(k, config[k].join(","));
     else q.set(k, String(config[k]));
   }
@@ -125,7 +126,7 @@ function sendConfig() {
 // A change of anything but the learning rate starts a new run; say so when one was under way.
 function restart(what) {
   const epoch = pg.last ? pg.last.epoch : 0;
-  config.schedule = [];
+  config.schedule = []; config.epoch = 0;
   if (epoch > 0) notice(`Changed ${what}: a new run starts from epoch 0 (only the learning rate and weights change mid-run, and are recorded).`);
   sendConfig();
 }
@@ -140,6 +141,10 @@ function onMessage(m) {
   if (m.type === "error") { pg.errors.push(m.message); showError(m.message); return; }
   if (m.type === "data") { onData(m); return; }
   if (m.type === "frame") { onFrame(m); return; }
+  if (m.type === "replay") {
+    $("heat-caption").textContent = `Opening the shared run at epoch ${m.target}: replayed ${m.epoch} of ${m.target} epochs\u2026`;
+    return;
+  }
   if (m.type === "model") {
     const bytes = Uint8Array.from(atob(m.data), (c) => c.charCodeAt(0));
     const a = document.createElement("a");
@@ -167,17 +172,18 @@ const fmt = (v, d = 3) => (v === null || v === undefined ? "-" : Number(v).toFix
 
 function onFrame(f) {
   pg.frames += 1;
-  f.W = f.weights.map((b, i) => decode(b, Float32Array));
-  f.G = f.grads.map((b, i) => decode(b, Float32Array));
+  f.W = f.weights.map((b, li) => wireValues(f, b, li));
+  f.G = f.grads.map((b, li) => wireValues(f, b, li));
   pg.last = f;
   $("epoch").textContent = f.epoch;
   $("steps").textContent = f.step;
   for (const k of ["train_loss", "test_loss", "train_acc", "test_acc"]) $(k).textContent = fmt(f[k]);
   if (f.gradcheck) {
-    const g = f.gradcheck;
-    if (g.skipped) $("gradcheck").textContent = g.skipped;
-    else $("gradcheck").textContent = `${g.norm_rel_error.toExponential(1)} (${g.passed ? "passed" : "FAILED"}` +
-      (g.kinks ? `, ${g.kinks} at ReLU kinks` : "") + ")";
+    const g = f.gradcheck, sampled = g.checked < g.entries;
+    $("gradcheck").textContent = `${g.norm_rel_error === null ? "-" : g.norm_rel_error.toExponential(1)} (${g.passed ? "passed" : "FAILED"}` +
+      (g.kinks ? `, ${g.kinks} at ReLU kinks` : "") + (sampled ? `; ${g.checked} of ${g.entries.toLocaleString("en")} sampled` : "") + ")";
+    $("gradcheck").title = sampled ? `A large network checks ${g.checked} of its ${g.entries} weights and biases, drawn at random afresh at each check (every array in proportion to its size)` :
+      "Every weight and bias checked against central differences";
   }
   $("diverged").textContent = f.diverged || ""; $("diverged").hidden = !f.diverged;
   if (f.diverged) setPlaying(false);
@@ -188,6 +194,16 @@ function onFrame(f) {
     config.lr = f.base_lr; config.schedule = f.schedule; writeURL();
   }
   if (Number($("lr").value) !== f.lr) fillLR(f.lr);
+  if (f.history && pg.curves) {  // a shared run replayed to its epoch: the curve it went through
+    const h = f.history;
+    pg.curves = {train_loss: h.train_loss, test_loss: h.test_loss, test_acc: h.test_acc, epoch: h.epoch,
+      norms: h.epoch.map((e) => (e === f.epoch ? f.grad_norms : []))};
+    notice(`Opened the shared run at epoch ${f.epoch}: replayed from its seeds and recorded changes, so the weights are the ones it had when the link was copied.`);
+  }
+  // the address bar opens the run where it is: at each frame while paused, once a second while playing
+  if (f.epoch !== config.epoch && (!pg.playing || performance.now() - (pg.urlWritten || 0) > 1000)) {
+    config.epoch = f.epoch; writeURL(); pg.urlWritten = performance.now();
+  }
   const c = pg.curves;
   if (c && (c.epoch.length === 0 || c.epoch[c.epoch.length - 1] !== f.epoch)) {
     c.train_loss.push(f.train_loss); c.test_loss.push(f.test_loss); c.test_acc.push(f.test_acc); c.epoch.push(f.epoch);
@@ -195,6 +211,15 @@ function onFrame(f) {
     if (c.epoch.length > MAX_POINTS) for (const k of Object.keys(c)) c[k] = c[k].filter((_, i) => i % 2 === 0);  // a long run: every other epoch
   }
   pendingFrame = f;  // drawn at the next animation frame: a slow draw skips frames, never queues them
+}
+function wireValues(f, b64, li) {
+  // a layer's weights (or gradients), row-major (fan_in, fan_out); a large layer's frame carries only its
+  // strongest wires (by |w| and by |gradient|), the rest are 0 here and never drawn
+  const v = decode(b64, Float32Array);
+  if (!f.wire_index[li]) return v;
+  const idx = decode(f.wire_index[li], Int32Array), full = new Float32Array(f.sizes[li] * f.sizes[li + 1]);
+  for (let t = 0; t < idx.length; t++) full[idx[t]] = v[t];
+  return full;
 }
 function drawLoop() {
   pg.raf += 1;
@@ -230,16 +255,24 @@ function atlas(values, R, units, color, mask) {
   const tmp = document.createElement("canvas"); tmp.width = R; tmp.height = R * units;
   const ctx = tmp.getContext("2d"), img = ctx.createImageData(R, R * units), d = img.data, table = lut(color);
   for (let i = 0; i < R * R * units; i++) {
-    const c = mask && !mask[i % (R * R)] ? [246, 246, 246] : table[values[i] + 128];
+    const c = mask && !mask[i % (R * R)] ? MASKED : table[values[i] + 128];
     d[4 * i] = c[0]; d[4 * i + 1] = c[1]; d[4 * i + 2] = c[2]; d[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
   return tmp;
 }
 // ---- the output panel: decision regions (or values), the data, or a hovered unit's map -------------
+// Offscreen canvases reused frame after frame (a new canvas and context per frame and picture cost
+// the renderer more than the drawing itself).
+const SCRATCH = new Map();
+function scratch(name, w, h) {
+  if (!SCRATCH.has(name)) SCRATCH.set(name, document.createElement("canvas"));
+  const cv = SCRATCH.get(name);
+  if (cv.width !== w || cv.height !== h) { cv.width = w; cv.height = h; }
+  return cv;
+}
 function heatImage(f) {
-  const R = f.heat_res, C = f.classes, tmp = document.createElement("canvas");
-  tmp.width = R; tmp.height = R;
+  const R = f.heat_res, C = f.classes, tmp = scratch("heat", R, R);
   const ctx = tmp.getContext("2d"), img = ctx.createImageData(R, R);
   const disc = $("discretize").checked;
   if (f.regression) {
@@ -249,38 +282,85 @@ function heatImage(f) {
       img.data.set([c[0], c[1], c[2], 255], 4 * i);
     }
   } else {
-    const p = decode(f.heat, Uint8Array);
+    const p = decode(f.heat, Uint8Array), table = regionColors(C, disc), d = img.data;
     for (let i = 0; i < R * R; i++) {
       let best = 0;
       for (let c = 1; c < C; c++) if (p[i * C + c] > p[i * C + best]) best = c;
-      // the winning class's colour, paler the less sure: a fresh network is pale, never a muddy mixture
-      const sure = (p[i * C + best] / 255 - 1 / C) / (1 - 1 / C);
-      const col = mix(WHITE, CLASS_COLORS[best], disc ? 0.55 : 0.12 + 0.5 * Math.max(0, sure));
-      img.data.set([col[0], col[1], col[2], 255], 4 * i);
+      const at = 3 * (best * 256 + p[i * C + best]);
+      d[4 * i] = table[at]; d[4 * i + 1] = table[at + 1]; d[4 * i + 2] = table[at + 2]; d[4 * i + 3] = 255;
     }
   }
   ctx.putImageData(img, 0, 0);
   return tmp;
+}
+// The winning class's colour, paler the less sure (a fresh network is pale, never a muddy mixture), for
+// each class and each probability byte: computed once per class count, not once per pixel and frame.
+const REGION_TABLES = new Map();
+function regionColors(C, disc) {
+  const key = `${C}:${disc}`;
+  if (!REGION_TABLES.has(key)) {
+    const t = new Uint8ClampedArray(3 * 256 * C);
+    for (let c = 0; c < C; c++) for (let b = 0; b < 256; b++) {
+      const sure = (b / 255 - 1 / C) / (1 - 1 / C);
+      t.set(mix(WHITE, CLASS_COLORS[c], disc ? 0.55 : 0.12 + 0.5 * Math.max(0, sure)).map(Math.round), 3 * (c * 256 + b));
+    }
+    REGION_TABLES.set(key, t);
+  }
+  return REGION_TABLES.get(key);
 }
 function valueSpan() {
   let m = 1e-9;
   for (const set of ["train", "test"]) for (const p of pg.data[set]) m = Math.max(m, Math.abs(p[2]));
   return m;
 }
-function layerAtlas(f, layer) {
-  // layer 0: the input features (from the data message); hidden layers: their output or gradient maps
+function layerMaps(f, layer) {
+  // layer 0: the input features (from the data message); hidden layers: their output or gradient maps.
+  // {values: R x R int8 per unit, stacked; R; mask: the cells that mean something (gradients: where data is)}
   const key = `${layer}:${pg.view}`, R = atlasRes(f, layer);
+  f.maps = f.maps || {};
+  if (!f.maps[key]) {
+    let values, mask = null;
+    if (layer === 0) {
+      const maps = pg.data.inputs.map((m) => decode(m.data, Int8Array));
+      values = new Int8Array(R * R * maps.length);
+      maps.forEach((m, k) => values.set(m, k * R * R));
+    } else if (pg.view === "backward") {
+      values = decode(f.gradient_maps[layer - 1].data, Int8Array); mask = cellMask(R);
+    } else values = decode(f.neurons[layer - 1].data, Int8Array);
+    f.maps[key] = {values, R, mask};
+  }
+  return f.maps[key];
+}
+function layerAtlas(f, layer) {  // the maps as one image, R x (R * units): a hovered unit is drawn large from it
+  const key = `${layer}:${pg.view}`;
   f.atlases = f.atlases || {};
   if (!f.atlases[key]) {
-    if (layer === 0) {
-      const maps = pg.data.inputs.map((m) => decode(m.data, Int8Array)), all = new Int8Array(R * R * maps.length);
-      maps.forEach((m, k) => all.set(m, k * R * R));
-      f.atlases[key] = atlas(all, R, maps.length, signColor);
-    } else if (pg.view === "backward") {
-      f.atlases[key] = atlas(decode(f.gradient_maps[layer - 1].data, Int8Array), R, f.sizes[layer], signColor, cellMask(R));
-    } else f.atlases[key] = atlas(decode(f.neurons[layer - 1].data, Int8Array), R, f.sizes[layer], signColor);
+    const {values, R, mask} = layerMaps(f, layer);
+    f.atlases[key] = atlas(values, R, values.length / (R * R), signColor, mask);
   }
   return f.atlases[key];
+}
+const MASKED = [246, 246, 246];
+function drawColumn(ctx, f, li, col) {
+  // the unit maps of one column, each scaled (nearest cell) into its square, written into one image in
+  // device pixels and drawn once: a 6 x 64 network draws 7 images per frame instead of 384
+  const {dpr} = pg.layout, s = col[0].s, S = Math.max(1, Math.round(s * dpr));
+  const {values, R, mask} = layerMaps(f, li), table = lut(signColor);
+  const top = col[0].y - s / 2, rows = col.map((nd) => Math.round((nd.y - s / 2 - top) * dpr));
+  const img = new ImageData(S, rows[rows.length - 1] + S), d = img.data, cell = new Int32Array(S);
+  for (let p = 0; p < S; p++) cell[p] = Math.min(R - 1, Math.floor((p + 0.5) * R / S));
+  col.forEach((nd, j) => {
+    for (let py = 0; py < S; py++) {
+      const row = cell[py] * R, at = (rows[j] + py) * S * 4;
+      for (let px = 0; px < S; px++) {
+        const c = mask && !mask[row + cell[px]] ? MASKED : table[values[j * R * R + row + cell[px]] + 128], o = at + 4 * px;
+        d[o] = c[0]; d[o + 1] = c[1]; d[o + 2] = c[2]; d[o + 3] = 255;
+      }
+    }
+  });
+  const tmp = scratch(`column ${li}`, img.width, img.height);
+  tmp.getContext("2d").putImageData(img, 0, 0);
+  ctx.drawImage(tmp, col[0].x - s / 2, top, img.width / dpr, img.height / dpr);
 }
 function atlasRes(f, layer) { return layer > 0 && pg.view === "backward" ? f.grad_res : f.neuron_res; }
 function drawUnit(ctx, f, layer, unit, x, y, w, h) {
@@ -301,7 +381,7 @@ function cellMask(R) {
 }
 function drawHeat(f) {
   const cv = $("heat"), ctx = cv.getContext("2d"), h = pg.hover;
-  let caption = f.regression ? "Predicted value over the input plane (teal: high, brown: low)" : "Output of the network: the predicted class, paler where less sure";
+  let caption = f.regression ? "Predicted value over the input plane (teal: high, brown: low)" : "The predicted class, paler where less sure";
   if (h && h.kind === "node" && h.layer < pg.layout.sizes.length - 1) {
     caption = h.layer === 0 ? `Input feature ${FEATURE_LABELS[config.features[h.unit]]} (hover)` :
       `${pg.view === "backward" ? "Gradient map" : "Output"} of unit ${h.unit + 1} in hidden layer ${h.layer} (hover)`;
@@ -316,6 +396,8 @@ function drawHeat(f) {
 }
 function pointColor(v) { return pg.data.regression ? valueColor(v / valueSpan()) : CLASS_COLORS[v]; }
 function drawPoints(ctx, w) {
+  // drawn in the coordinates of a 360-px panel, scaled to the canvas: points grow with the panel
+  ctx.save(); ctx.scale(w / 360, w / 360); w = 360;
   const drawing = config.dataset === "custom" && pg.data.config.dataset !== "custom";  // the old set's points would mislead
   const sets = drawing ? [] : ($("show-train").checked ? [["train", false]] : []).concat($("show-test").checked ? [["test", true]] : []);
   for (const [name, hollow] of sets) {
@@ -336,6 +418,18 @@ function drawPoints(ctx, w) {
       ctx.beginPath(); ctx.arc(px, py, 3.6, 0, 2 * Math.PI);
       ctx.fillStyle = rgb(CLASS_COLORS[c]); ctx.fill(); ctx.strokeStyle = "#222"; ctx.lineWidth = 1; ctx.stroke();
     }
+  }
+  ctx.restore();
+}
+function fitCanvases() {
+  // each canvas gets as many pixels as its box shows (the output grows on a projector, shrinks on a phone)
+  const dpr = window.devicePixelRatio || 1;
+  for (const id of ["heat", "curves", "gradnorm"]) {
+    const cv = $(id), box = cv.getBoundingClientRect();
+    if (!box.width) continue;  // not laid out (hidden)
+    const w = Math.round(box.width * dpr), h = id === "heat" ? w : Math.round(box.height * dpr);
+    if (cv.width !== w || cv.height !== h) { cv.width = w; cv.height = h; }
+    cv.scale = dpr;
   }
 }
 
@@ -363,11 +457,13 @@ function buildHeads() {
   heads.innerHTML = "";
   const nl = config.layers.length;
   $("layers-label").textContent = `${nl} hidden layer${nl === 1 ? "" : "s"}`;
+  // close columns (a phone, a deep network) get short heads: "8" instead of "8 units"
+  const compact = sizes.length > 1 && (nodes[1][0].x - nodes[0][0].x) < 72;
   sizes.forEach((n, li) => {
     const d = document.createElement("div"); d.className = "head";
     d.style.left = `${nodes[li][0] ? nodes[li][0].x : 0}px`;
-    if (li === 0) d.textContent = `${n} input${n === 1 ? "" : "s"}`;
-    else if (li === sizes.length - 1) d.textContent = pg.data.regression ? "value" : `${n} classes`;
+    if (li === 0) d.textContent = compact ? `${n} in` : `${n} input${n === 1 ? "" : "s"}`;
+    else if (li === sizes.length - 1) d.textContent = pg.data.regression ? (compact ? "out" : "value") : compact ? `${n} out` : `${n} classes`;
     else {
       const units = config.layers[li - 1];
       const plus = document.createElement("button"), minus = document.createElement("button");
@@ -379,7 +475,8 @@ function buildHeads() {
       minus.title = minus.disabled ? "A layer needs at least one unit" : "Remove a unit";
       plus.onclick = () => { if (config.layers[li - 1] < LIMITS.units) { config.layers[li - 1] += 1; restart("the layer sizes"); } };
       minus.onclick = () => { if (config.layers[li - 1] > 1) { config.layers[li - 1] -= 1; restart("the layer sizes"); } };
-      d.append(`${units} units`, document.createElement("br"), plus, minus);
+      d.title = `hidden layer ${li}: ${units} unit${units === 1 ? "" : "s"}`;
+      d.append(compact ? `${units}` : `${units} units`, document.createElement("br"), plus, minus);
     }
     heads.appendChild(d);
   });
@@ -390,15 +487,19 @@ function buildHeads() {
     wide ? `At most ${LIMITS.units} units per layer: that layer's + is off.` : ""].filter(Boolean).join(" ");
 }
 function layerWires(f, li) {
-  // the wires of layer li to draw: all of them, or the MAX_WIRES strongest (by |w|, or |gradient|)
-  const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], W = f.W[li], G = f.G[li];
-  const key = pg.view === "backward" ? G : W;
-  let idx = Array.from({length: n * m}, (_, k) => k);
-  if (idx.length > MAX_WIRES) {  // the MAX_WIRES-th largest magnitude by a numeric typed-array sort, then a filter
-    const mags = Float32Array.from(key, Math.abs).sort(), cut = mags[mags.length - MAX_WIRES];
-    idx = idx.filter((k) => Math.abs(key[k]) >= cut).slice(0, MAX_WIRES);
-  }
-  return {idx, n, m, total: n * m};
+  // the wires of layer li to draw: all of them, or the max_wires strongest (by |w|, or |gradient|),
+  // chosen among the wires the frame carries (a large layer's strongest by either)
+  const n = pg.layout.sizes[li], m = pg.layout.sizes[li + 1], total = n * m, most = f.max_wires;
+  const key = pg.view === "backward" ? f.G[li] : f.W[li];
+  const idx = [];
+  if (total <= most) { for (let k = 0; k < total; k++) idx.push(k); return {idx, n, m, total}; }
+  const sent = f.wire_index[li] ? decode(f.wire_index[li], Int32Array) : Int32Array.from({length: total}, (_, k) => k);
+  // the max_wires-th largest magnitude by a typed-array sort (native, no comparator), then one plain loop
+  const mags = new Float32Array(sent.length);
+  for (let t = 0; t < sent.length; t++) mags[t] = Math.abs(key[sent[t]]);
+  const cut = mags.slice().sort()[sent.length - most];
+  for (let t = 0; t < sent.length && idx.length < most; t++) if (mags[t] >= cut) idx.push(sent[t]);
+  return {idx, n, m, total};
 }
 function drawNetwork(f) {
   const cv = $("net-canvas"), ctx = cv.getContext("2d"), {dpr, nodes, sizes} = pg.layout;
@@ -412,7 +513,7 @@ function drawNetwork(f) {
   const buckets = new Map(), wires = [], thinned = [];
   for (let li = 0; li < f.W.length; li++) {
     const {idx, m, total} = layerWires(f, li);
-    if (idx.length < total) thinned.push(`layer ${li + 1}: the ${idx.length} strongest of ${total}`);
+    if (idx.length < total) thinned.push([li + 1, `the ${idx.length} strongest of ${total}`]);
     for (const k of idx) {
       const i = Math.floor(k / m), j = k % m, a = nodes[li][i], b = nodes[li + 1][j];
       const v = backward ? f.G[li][k] : f.W[li][k], t = Math.abs(v) / max;
@@ -425,29 +526,47 @@ function drawNetwork(f) {
     }
   }
   pg.wires = wires;
+  // many wires: one-pixel lines, the size in their darkness alone (a software canvas rasterises wide
+  // anti-aliased lines ~3x slower than hairlines: 2,400 wide ones cost 6 ms a frame)
+  const hair = wires.length > HAIRLINE_WIRES;
   for (const [key, path] of buckets) {
     const level = Number(key.slice(1));
     ctx.strokeStyle = key[0] === "g" ? rgb(gradColor((level + 0.5) / 6)) : key[0] === "p" ? rgb(POS) : rgb(NEG);
-    ctx.globalAlpha = 0.25 + 0.12 * level;
-    ctx.lineWidth = 0.5 + 0.7 * level;
+    ctx.globalAlpha = hair ? 0.12 + 0.17 * level : 0.25 + 0.12 * level;
+    ctx.lineWidth = hair ? 1 : 0.5 + 0.7 * level;
     ctx.stroke(path);
   }
   ctx.globalAlpha = 1;
-  // units: inputs show their feature, hidden units their output (or gradient) map, outputs their class
+  // units: inputs show their feature, hidden units their output (or gradient) map, outputs their class;
+  // every border in one stroke (384 separate strokes cost more than the maps themselves)
   ctx.imageSmoothingEnabled = false;
-  nodes.forEach((col, li) => col.forEach((nd, j) => {
-    const x = nd.x - nd.s / 2, y = nd.y - nd.s / 2;
-    if (li === nodes.length - 1) {
-      ctx.fillStyle = f.regression ? rgb(REG_POS) : rgb(CLASS_COLORS[j % 5]); ctx.fillRect(x, y, nd.s, nd.s);
-    } else drawUnit(ctx, f, li, j, x, y, nd.s, nd.s);
-    const hovered = pg.hover && pg.hover.kind === "node" && pg.hover.layer === li && pg.hover.unit === j;
-    ctx.strokeStyle = hovered ? "#000" : "#999"; ctx.lineWidth = hovered ? 2 : 1; ctx.strokeRect(x, y, nd.s, nd.s);
-    if (li === 0 && nd.s >= 20) { ctx.fillStyle = "#000"; ctx.font = "10px sans-serif"; ctx.textAlign = "right"; ctx.fillText(FEATURE_LABELS[config.features[j]], x - 4, nd.y + 3); ctx.textAlign = "left"; }
-  }));
-  $("net-hint").textContent = (backward ?
-    "Backward pass: line darkness and width show |dLoss/dW| over the training set; each square shows the gradient reaching that unit (dLoss/da, black: positive, red: negative) where the training points are." :
-    "Each square is a neuron's output over the input plane; hover it to see it large. Lines are weights (width: size, black: positive, red: negative); hover for the value, click to edit it.") +
-    (thinned.length ? ` Large layers draw their strongest wires only (${thinned.join("; ")}).` : "");
+  const borders = new Path2D();
+  ctx.font = "10px sans-serif"; ctx.textAlign = "right";
+  nodes.forEach((col, li) => {
+    if (li < nodes.length - 1 && col.length) drawColumn(ctx, f, li, col);
+    col.forEach((nd, j) => {
+      const x = nd.x - nd.s / 2, y = nd.y - nd.s / 2;
+      if (li === nodes.length - 1) { ctx.fillStyle = f.regression ? rgb(REG_POS) : rgb(CLASS_COLORS[j % 5]); ctx.fillRect(x, y, nd.s, nd.s); }
+      borders.rect(x, y, nd.s, nd.s);
+      if (li === 0 && nd.s >= 20) { ctx.fillStyle = "#000"; ctx.fillText(FEATURE_LABELS[config.features[j]], x - 4, nd.y + 3); }
+    });
+  });
+  ctx.textAlign = "left"; ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.stroke(borders);
+  const hov = pg.hover && pg.hover.kind === "node" ? (nodes[pg.hover.layer] || [])[pg.hover.unit] : null;
+  if (hov) { ctx.strokeStyle = "#000"; ctx.lineWidth = 2; ctx.strokeRect(hov.x - hov.s / 2, hov.y - hov.s / 2, hov.s, hov.s); }
+  const size = hair ? "darkness" : "width";
+  const hint = (backward ?
+    `Backward pass: line darkness${hair ? "" : " and width"} show |dLoss/dW| over the training set; each square shows the gradient reaching that unit (dLoss/da, black: positive, red: negative) where the training points are.` :
+    `Each square is a neuron's output over the input plane; hover it to see it large. Lines are weights (${size}: size, black: positive, red: negative); hover for the value, click to edit it.`) +
+    (thinned.length ? ` Large layers draw their strongest wires only (${thinnedText(thinned)}).` : "");
+  if ($("net-hint").textContent !== hint) $("net-hint").textContent = hint;
+}
+function thinnedText(thinned) {
+  // "layers 2-6: the 400 strongest of 4096 each" rather than the same words five times
+  const same = thinned.every(([, t]) => t === thinned[0][1]);
+  if (!same || thinned.length === 1) return thinned.map(([l, t]) => `layer ${l}: ${t}`).join("; ");
+  const layers = thinned.map(([l]) => l), run = layers.every((l, k) => k === 0 || l === layers[k - 1] + 1);
+  return `layers ${run ? `${layers[0]}\u2013${layers[layers.length - 1]}` : layers.join(", ")}: ${thinned[0][1]} each`;
 }
 function hitTest(x, y) {
   if (!pg.layout) return null;
@@ -468,7 +587,7 @@ function hitTest(x, y) {
 pg.weight = (li, i, j) => { const f = pg.last, m = pg.layout.sizes[li + 1]; return [f.W[li][i * m + j], f.G[li][i * m + j]]; };
 function showTip(hit, x, y) {
   const tip = $("tip");
-  if (!hit) { tip.hidden = true; return; }
+  if (!hit || !$("weight-editor").hidden) { tip.hidden = true; return; }  // no tooltip over an open editor
   if (hit.kind === "wire") {
     const [w, g] = pg.weight(hit.layer, hit.i, hit.j);
     tip.textContent = `W${hit.layer}[${hit.i},${hit.j}] = ${w.toPrecision(4)}   gradient ${g.toExponential(2)}  (click to edit)`;
@@ -483,6 +602,7 @@ function showTip(hit, x, y) {
 function openEditor(hit, x, y) {
   const ed = $("weight-editor");
   pg.editing = hit;
+  $("tip").hidden = true;  // the editor replaces the tooltip (which peeked out beside it)
   $("weight-name").textContent = `W${hit.layer}[${hit.i},${hit.j}]`;
   $("weight-value").value = pg.weight(hit.layer, hit.i, hit.j)[0].toFixed(3);
   ed.hidden = false;
@@ -493,7 +613,8 @@ function openEditor(hit, x, y) {
 // ---- charts ----------------------------------------------------------------------------------
 function logChart(cv, series, colors, label, extra) {
   // lines of positive values on a log10 axis (nulls skipped); extra(ctx) draws on top
-  const ctx = cv.getContext("2d"), w = cv.width, h = cv.height;
+  const ctx = cv.getContext("2d"), s = cv.scale || 1, w = cv.width / s, h = cv.height / s;
+  ctx.setTransform(s, 0, 0, s, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const vals = series.flat().filter((v) => v !== null && v > 0 && Number.isFinite(v));
   if (!vals.length) return;
@@ -594,6 +715,7 @@ function setupFeatures() {
 function togglePlay() { setPlaying(!pg.playing); send({type: pg.playing ? "play" : "pause"}); }
 function step() { setPlaying(false); send({type: "step"}); }
 function copyLink() {
+  if (pg.last) config.epoch = pg.last.epoch;  // the link opens where the run is now
   writeURL();
   const done = (ok) => {
     $("link-status").textContent = ok ? "Copied" : "Copy blocked: the link is in the address bar";
@@ -615,6 +737,7 @@ function addPoint(ev, nextClass) {
     config.points = []; config.window = pg.data.window.map((v) => Number(v.toFixed(4)));
     config.dataset = "custom"; config.schedule = [];
   }
+  config.epoch = 0;  // new data: a new run from its start
   config.points.push([Number(x.toFixed(3)), Number(y.toFixed(3)), Number($("draw-class").value)]);
   $("show-train").checked = $("show-test").checked = true;  // no click may vanish into a hidden set
   pg.pending = (pg.pending || 0) + 1;
@@ -682,9 +805,10 @@ function setup() {
     config = readURL(); syncControls(); sendConfig();
     if (pg.ignored.length) notice(`Ignored in the link (defaults used instead): ${pg.ignored.join(", ")}.`);
   });
-  window.addEventListener("resize", () => { if (pg.data) layoutNetwork(); });
+  window.addEventListener("resize", () => { fitCanvases(); if (pg.data) layoutNetwork(); pendingFrame = pendingFrame || pg.last; });
   if (pg.ignored.length) notice(`Ignored in the link (defaults used instead): ${pg.ignored.join(", ")}.`);
   syncControls();
+  fitCanvases();
   connect();
   requestAnimationFrame(drawLoop);
 }
