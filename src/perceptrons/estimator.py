@@ -695,11 +695,33 @@ class _BasePerceptron(BaseEstimator):
         return loss, np.concatenate(packed)
 
     # -- prediction -------------------------------------------------------------------------------
-    def _logits(self, X: Any) -> Array:
+    def _logits(self, X: Any, method: str) -> Array:
         check_is_fitted(self)
+        self._check_same_place(X, method)
         X = _on_host(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32))
         return self._host_logits(self._network(), X)
+
+    def _check_same_place(self, X: Any, method: str) -> None:
+        """scikit-learn's rule under ``array_api_dispatch``: an estimator fitted on another library's arrays
+        predicts for ``X`` of that same namespace and device only (its network lives there). One fitted on
+        NumPy predicts for any ``X``, the result in ``X``'s namespace (the network computes on the host)."""
+        theta = self._network().flat_params
+        if not get_config().get("array_api_dispatch", False) or isinstance(theta, np.ndarray):
+            return
+        if not is_numpy(X) and namespace_of(X) is namespace_of(theta) and device_of(X) == device_of(theta):
+            return
+        where = f"{namespace_of(theta).__name__} on device {device_of(theta)}"
+        got = (
+            f"{type(X).__name__} (host data)"
+            if is_numpy(X)
+            else f"{namespace_of(X).__name__} on device {device_of(X)}"
+        )
+        raise ValueError(
+            f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and the same device as "
+            f"those passed to fit(): it was fitted on {where}, X is {got}. Pass X as an array of that library on "
+            "that device, or fit again on X's."
+        )
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -955,11 +977,17 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
 
     def predict(self, X: Any) -> Array:
         """Class labels (N,), or a 0/1 indicator (N, K) for multilabel problems."""
-        return _like_input(self._decode(self._logits(X)), X)
+        return _like_input(self._decode(self._logits(X, "predict")), X)
 
     def predict_proba(self, X: Any) -> Array:
         """Probabilities (N, n_classes), columns in the order of ``classes_`` (each label's own for multilabel)."""
-        return _like_input(self._proba(self._logits(X)), X)
+        return _like_input(self._proba(self._logits(X, "predict_proba")), X)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy of :meth:`predict` on (X, y), as scikit-learn's, counted in float64 on the host for
+        inputs of any namespace (``accuracy_score`` on PyTorch integer labels averages in float32)."""
+        pred = _on_host(self.predict(X))
+        return float(accuracy_score(_on_host(y), pred, sample_weight=_on_host(sample_weight)))
 
     def _proba(self, z: Array) -> Array:
         if self.out_activation_ == "softmax":
@@ -972,7 +1000,7 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         """Log-probabilities: log-softmax (log-sum-exp) for classes; for logistic units the log of
         :meth:`predict_proba`, scikit-learn's definition, so that both rank labels alike even where a
         probability rounds to 1 (a stable ``-log(1 + e^-z)`` would still order labels that tie at 1.0)."""
-        z = self._logits(X)
+        z = self._logits(X, "predict_log_proba")
         if self.out_activation_ == "softmax":
             return _like_input(log_softmax(z), X)
         with np.errstate(divide="ignore"):
@@ -1136,7 +1164,7 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
 
     def predict(self, X: Any) -> Array:
         """Predicted values (N,) for one output, (N, n_outputs) for several."""
-        return _like_input(self._values(self._logits(X)), X)
+        return _like_input(self._values(self._logits(X, "predict")), X)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
