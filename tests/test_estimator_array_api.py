@@ -182,7 +182,9 @@ def test_predicting_on_another_namespace_than_the_fit_is_explained():
     X, y, _ = _data("clf")
     with sklearn.config_context(array_api_dispatch=True):
         est = PerceptronClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(torch.asarray(X), y)
-        with pytest.raises(ValueError, match=r"PerceptronClassifier.predict\(\) must use the same namespace.*fit again"):
+        with pytest.raises(
+            ValueError, match=r"PerceptronClassifier.predict\(\) must use the same namespace.*fit again"
+        ):
             est.predict(X)
         with pytest.raises(ValueError, match=r"predict_proba\(\) must use the same namespace"):
             est.predict_proba(xs.asarray(X))

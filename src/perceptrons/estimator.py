@@ -25,6 +25,14 @@ Conventions, stated once:
   ``"he"``, ``"glorot"``, ``"normal"`` are there too, seeded from it).
 - Multi-output squared error: the gradient is the exact gradient of scikit-learn's loss (half the mean
   over samples *and* outputs); scikit-learn's own ``MLPRegressor`` steps along ``K`` times it.
+- scikit-learn's ``array_api_dispatch`` (the ``array_api_support`` tag): with dispatch on and X an array of
+  another library (PyTorch, CuPy, ``array_api_strict``), inputs are validated and labels encoded on the host
+  once; ``solver="sgd"``/``"adam"`` then train the network on X's namespace and device (the core's
+  ``PortableBackprop`` and optimisers; the epoch's loss is read once per epoch), and ``solver="lbfgs"`` runs
+  scipy's L-BFGS-B on the host, the result moved to X's device. ``coefs_``, ``intercepts_`` and the other
+  fitted arrays (but ``classes_``) are then of X's namespace and device, and so are predictions; ``y`` and
+  ``sample_weight`` of another namespace follow X. A network fitted there predicts for X of that namespace
+  and device only (a ValueError says so). Without dispatch nothing changes: NumPy arrays, NumPy's engine.
 - Divergence: if an epoch's loss is NaN or infinite, ``fit`` raises :class:`NonFiniteWeights` (a
   ``ValueError`` with scikit-learn's message, and a ``FloatingPointError``) naming the epoch and the
   learning rate; the network keeps the weights it had before that epoch. With ``early_stopping`` the
@@ -220,6 +228,7 @@ class _BasePerceptron(BaseEstimator):
     net_: MLP
     coefs_: list[Array]
     intercepts_: list[Array]
+    _best_params: Any  # a copy of the flat parameters, in the network's namespace and on its device
 
     # -- parameters -------------------------------------------------------------------------------
     def _hidden_sizes(self) -> list[int]:
@@ -264,8 +273,8 @@ class _BasePerceptron(BaseEstimator):
         """``net_``, after taking over any arrays assigned to ``coefs_``/``intercepts_`` since it was made."""
         if self._views_bound():
             return self.net_
-        coefs = [to_numpy(c) for c in self.coefs_]
-        intercepts = [np.atleast_1d(to_numpy(b)) for b in self.intercepts_]
+        coefs = [np.asarray(c) if is_numpy(c) else to_numpy(c) for c in self.coefs_]
+        intercepts = [np.atleast_1d(np.asarray(b) if is_numpy(b) else to_numpy(b)) for b in self.intercepts_]
         shapes = [c.shape for c in coefs]
         sizes = [shapes[0][0], *(s[1] for s in shapes)] if shapes and all(len(s) == 2 for s in shapes) else None
         if (
@@ -706,16 +715,16 @@ class _BasePerceptron(BaseEstimator):
         """scikit-learn's rule under ``array_api_dispatch``: an estimator fitted on another library's arrays
         predicts for ``X`` of that same namespace and device only (its network lives there). One fitted on
         NumPy predicts for any ``X``, the result in ``X``'s namespace (the network computes on the host)."""
+        if not get_config().get("array_api_dispatch", False):
+            return
         theta = self._network().flat_params
-        if not get_config().get("array_api_dispatch", False) or isinstance(theta, np.ndarray):
+        if isinstance(theta, np.ndarray):
             return
         if not is_numpy(X) and namespace_of(X) is namespace_of(theta) and device_of(X) == device_of(theta):
             return
         where = f"{namespace_of(theta).__name__} on device {device_of(theta)}"
         got = (
-            f"{type(X).__name__} (host data)"
-            if is_numpy(X)
-            else f"{namespace_of(X).__name__} on device {device_of(X)}"
+            f"{type(X).__name__} (host data)" if is_numpy(X) else f"{namespace_of(X).__name__} on device {device_of(X)}"
         )
         raise ValueError(
             f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and the same device as "
@@ -827,7 +836,8 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
     ----------
     hidden_layer_sizes : tuple of int, default (100,)
     activation : {"relu", "tanh", "logistic", "identity"}
-    solver : {"adam", "sgd", "lbfgs"}
+    solver : {"adam", "sgd", "lbfgs"}; under ``array_api_dispatch`` with X of another Array API library,
+        "adam" and "sgd" train on X's device and "lbfgs" runs scipy on the host (see the module docstring)
     alpha : L2 strength, scikit-learn's convention (see the module docstring)
     batch_size : int or "auto" (= min(200, n_samples))
     learning_rate : {"constant", "invscaling", "adaptive"} (SGD), with ``power_t``
