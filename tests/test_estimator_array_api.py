@@ -123,7 +123,9 @@ def test_numbers_under_dispatch_equal_the_numpy_fit(xp, solver, task, extra):
     weights = extra.pop("weights", False)
     X, y, w = _data(task)
     kind = PerceptronClassifier if task == "clf" else PerceptronRegressor
-    params = dict(hidden_layer_sizes=(7, 5), solver=solver, max_iter=25, random_state=3, momentum=0.8, **extra)
+    params = dict(
+        hidden_layer_sizes=(7, 5), solver=solver, max_iter=25, random_state=3, momentum=0.8, alpha=0.3, **extra
+    )
     if extra.get("early_stopping") and task == "clf":
         params["validation_fraction"] = 0.2
     fit_w = {"sample_weight": w} if weights else {}
@@ -190,3 +192,20 @@ def test_predicting_on_another_namespace_than_the_fit_is_explained():
             est.predict_proba(xs.asarray(X))
     # without dispatch, scikit-learn's convention is NumPy in, NumPy out
     assert isinstance(est.predict(X), np.ndarray)
+
+
+@pytest.mark.parametrize("xp", [pytest.param(torch, id="torch"), pytest.param(xs, id="array_api_strict")])
+def test_classifier_partial_fit_under_dispatch(xp):
+    """partial_fit with labels and ``classes`` of X's library: the NumPy partial_fit's weights, classes_ NumPy."""
+    X, y, _ = _data("clf")
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", random_state=1)
+    want, got = PerceptronClassifier(**params), PerceptronClassifier(**params)
+    with sklearn.config_context(array_api_dispatch=True):
+        for _ in range(3):
+            want.partial_fit(X, y, classes=[0, 1, 2])
+            got.partial_fit(xp.asarray(X), xp.asarray(y), classes=xp.asarray([0, 1, 2]))
+        assert isinstance(got.classes_, np.ndarray)
+        np.testing.assert_array_equal(got.classes_, [0, 1, 2])
+        assert type(got.coefs_[0]) is type(xp.asarray(X))
+        np.testing.assert_allclose(host(got.coefs_[0]), want.coefs_[0], rtol=0, atol=TOL)
+        np.testing.assert_array_equal(host(got.predict(xp.asarray(X))), want.predict(X))

@@ -921,6 +921,7 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         self._validate_params()
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True; set early_stopping=False.")
+        y, classes = _on_host(y), _on_host(classes)  # labels are encoded on the host, classes_ stays NumPy
         if getattr(self, "classes_", None) is None:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit (all the labels).")
