@@ -25,6 +25,14 @@ Conventions, stated once:
   ``"he"``, ``"glorot"``, ``"normal"`` are there too, seeded from it).
 - Multi-output squared error: the gradient is the exact gradient of scikit-learn's loss (half the mean
   over samples *and* outputs); scikit-learn's own ``MLPRegressor`` steps along ``K`` times it.
+- scikit-learn's ``array_api_dispatch`` (the ``array_api_support`` tag): with dispatch on and X an array of
+  another library (PyTorch, CuPy, ``array_api_strict``), inputs are validated and labels encoded on the host
+  once; ``solver="sgd"``/``"adam"`` then train the network on X's namespace and device (the core's
+  ``PortableBackprop`` and optimisers; the epoch's loss is read once per epoch), and ``solver="lbfgs"`` runs
+  scipy's L-BFGS-B on the host, the result moved to X's device. ``coefs_``, ``intercepts_`` and the other
+  fitted arrays (but ``classes_``) are then of X's namespace and device, and so are predictions; ``y`` and
+  ``sample_weight`` of another namespace follow X. A network fitted there predicts for X of that namespace
+  and device only (a ValueError says so). Without dispatch nothing changes: NumPy arrays, NumPy's engine.
 - Divergence: if an epoch's loss is NaN or infinite, ``fit`` raises :class:`NonFiniteWeights` (a
   ``ValueError`` with scikit-learn's message, and a ``FloatingPointError``) naming the epoch and the
   learning rate; the network keeps the weights it had before that epoch. With ``early_stopping`` the
@@ -58,10 +66,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from . import io as model_files
 from .core import MLP, SGD, Adam, forward, loss_and_grads, memory
-from .core.devices import device_of, is_numpy, namespace_of, to_namespace, to_numpy
+from .core.devices import NUMPY, device_of, is_numpy, namespace, namespace_of, to_namespace, to_numpy
 from .core.fused import FusedBackprop
 from .core.heads import HEADS, log_softmax, sigmoid, softmax
 from .core.network import INITS, ParamViews, param_shapes
+from .core.portable import PortableBackprop
 from .core.threads import blas_threads_for
 from .core.validation import check_sample_weight
 
@@ -150,6 +159,42 @@ class _Objective:
         self.engine.alpha = alpha
         return self.engine(rows, T, w)[0]
 
+    @staticmethod
+    def take(a: Array, order: Array) -> Array:
+        """Rows ``order`` of the dense rows ``a``."""
+        return a.take(order, axis=0)
+
+
+class _DeviceObjective:
+    """:class:`_Objective`'s twin for a network of another Array API library (PyTorch, CuPy,
+    ``array_api_strict``): the core's :class:`~perceptrons.core.portable.PortableBackprop` on the network's
+    device. The rows are moved there once; each batch's loss stays a 0-d array on the device (the epoch reads
+    its sum once), and the gradient is written into ``grad`` there."""
+
+    sparse = False
+
+    def __init__(self, net: MLP, X: Any) -> None:
+        self.net = net
+        self.grad = net.xp.zeros_like(net.flat_params)
+        self.engine = PortableBackprop(net.sizes, net.activation, net.output, net.flat_params, self.grad)
+        self.rows = to_namespace(X, net.xp, net.device)
+
+    def __call__(self, rows: Any, T: Any, w: Any, alpha: float) -> Any:
+        """The loss of ``rows`` (a 0-d float64 array on the device); gradient in ``grad``."""
+        self.engine.alpha = alpha
+        loss = self.engine(rows, T, w)[0]
+        return self.net.xp.astype(loss, self.net.xp.float64)
+
+    def take(self, a: Any, order: Array) -> Any:
+        """Rows ``order`` (host indices, sent once) of the device array ``a``."""
+        xp = self.net.xp
+        return xp.take(a, to_namespace(order, xp, self.net.device), axis=0)
+
+
+def _objective(net: MLP, X: Any) -> _Objective | _DeviceObjective:
+    """The loss and gradient engine for ``net``'s library: NumPy's fused engine, or the portable one."""
+    return _Objective(net, X) if isinstance(net.flat_params, np.ndarray) else _DeviceObjective(net, X)
+
 
 class _BasePerceptron(BaseEstimator):
     """What both estimators share: validation, the two solvers, the network behind ``coefs_``, files."""
@@ -183,6 +228,7 @@ class _BasePerceptron(BaseEstimator):
     net_: MLP
     coefs_: list[Array]
     intercepts_: list[Array]
+    _best_params: Any  # a copy of the flat parameters, in the network's namespace and on its device
 
     # -- parameters -------------------------------------------------------------------------------
     def _hidden_sizes(self) -> list[int]:
@@ -227,8 +273,8 @@ class _BasePerceptron(BaseEstimator):
         """``net_``, after taking over any arrays assigned to ``coefs_``/``intercepts_`` since it was made."""
         if self._views_bound():
             return self.net_
-        coefs = [np.asarray(c) for c in self.coefs_]
-        intercepts = [np.atleast_1d(np.asarray(b)) for b in self.intercepts_]
+        coefs = [np.asarray(c) if is_numpy(c) else to_numpy(c) for c in self.coefs_]
+        intercepts = [np.atleast_1d(np.asarray(b) if is_numpy(b) else to_numpy(b)) for b in self.intercepts_]
         shapes = [c.shape for c in coefs]
         sizes = [shapes[0][0], *(s[1] for s in shapes)] if shapes and all(len(s) == 2 for s in shapes) else None
         if (
@@ -283,7 +329,9 @@ class _BasePerceptron(BaseEstimator):
         return None
 
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Any:
-        X, y, sample_weight = _on_host(X), _on_host(y), _on_host(sample_weight)  # the solvers run on the host
+        place = _dispatch_place(X)
+        # validated on the host (scikit-learn's checks and label handling); the rows go to X's device once
+        X, y, sample_weight = _on_host(X), _on_host(y), _on_host(sample_weight)
         self._validate_params()
         hidden = self._hidden_sizes()
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -294,14 +342,32 @@ class _BasePerceptron(BaseEstimator):
         if first:
             self._initialize([X.shape[1], *hidden, Y.shape[1]], X.dtype, rng)
         net = self._network() if first else self._continued_network(hidden, X.shape[1], Y.shape[1], incremental)
+        lbfgs = self.solver == "lbfgs"
+        net = self._placed(net, None if lbfgs else place)  # scipy's L-BFGS-B runs on the host
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self.solver == "lbfgs":
+            if lbfgs:
                 self._fit_lbfgs(net, X, Y, w)
             else:
                 self._fit_stochastic(net, X, Y, w, rng, incremental)
-        if not np.isfinite(net.flat_params).all():
+        net = self._placed(net, place)
+        if not _all_finite(net.flat_params):
             raise NonFiniteWeights(_NON_FINITE)
         return self
+
+    def _placed(self, net: MLP, place: tuple[Any, Any] | None) -> MLP:
+        """``net`` as ``net_`` in the namespace and on the device ``place`` (None: NumPy on the host), moved
+        (a copy) only if it lives elsewhere. A moved network starts a new optimiser state (the old one's arrays
+        belong to the other library), as scikit-learn's would on a new namespace."""
+        xp, device = place if place is not None else (NUMPY, "cpu")
+        theta = net.flat_params
+        if namespace_of(theta) is namespace(xp) and device_of(theta) == device:
+            return net
+        moved = net.to(xp, device if place is not None else None)
+        self.net_ = moved
+        self._bind_views()
+        self._best_params = to_namespace(self._best_params, moved.xp, moved.device, copy=True)
+        self.__dict__.pop("_optimizer", None)
+        return moved
 
     def _check_memory(self, X: Any, units: list[int]) -> None:
         """Refuse a fit whose working set exceeds the memory limit (:mod:`perceptrons.core.memory`), before
@@ -483,18 +549,18 @@ class _BasePerceptron(BaseEstimator):
         X_val = y_val = w_val = None
         if early:
             X, Y, w, X_val, y_val, w_val = self._split(X, Y, w, rng)
-        obj = _Objective(net, X)
+        obj = _objective(net, X)
         T = self._targets(Y, net.dtype)
         wd = None if w is None else w.astype(net.dtype)
         n = X.shape[0]
         batch = self._batch_size(n)
         theta = net.flat_params
-        backup = np.empty_like(theta)
+        backup = _copy(theta)
         order = np.arange(n)  # re-shuffled each epoch, as scikit-learn's sample_idx
         self.n_iter_ = 0
         with blas_threads_for(batch, net.sizes, net.dtype):
             for _ in range(self.max_iter):
-                np.copyto(backup, theta)
+                _assign(backup, theta)
                 if self.shuffle:
                     order = order[rng.permutation(n)]
                 loss = self._epoch(obj, T, wd, batch, order if self.shuffle else None)
@@ -506,7 +572,7 @@ class _BasePerceptron(BaseEstimator):
                     print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
                 if not math.isfinite(loss):
                     if not early:
-                        np.copyto(theta, backup)
+                        _assign(theta, backup)
                         raise self._diverged(loss)
                     self._update_no_improvement_count(True, None, None, None)  # a diverged network scores NaN
                     break
@@ -531,29 +597,40 @@ class _BasePerceptron(BaseEstimator):
                         stacklevel=4,
                     )
         if early:
-            np.copyto(theta, self._best_params)
+            _assign(theta, self._best_params)
 
-    def _epoch(self, obj: _Objective, T: Array, w: Array | None, batch: int, order: Array | None) -> float:
+    def _epoch(
+        self, obj: _Objective | _DeviceObjective, T: Array, w: Array | None, batch: int, order: Array | None
+    ) -> float:
         """One pass over the rows in batches, in ``order`` (rows permuted once, so each batch is a slice);
-        returns scikit-learn's epoch loss (the mean of the batch losses weighted by batch sizes)."""
+        returns scikit-learn's epoch loss (the mean of the batch losses weighted by batch sizes).
+
+        ``T`` and ``w`` are host arrays; on a device network they are moved there once per epoch with the
+        rows' order, the batches' weight sums are taken on the host, and the loss is read once, at the end."""
         rows, n = obj.rows, T.shape[0]
         if order is not None:  # take along axis 0: a gather of whole rows, faster than fancy indexing
-            rows = rows[order] if obj.sparse else rows.take(order, axis=0)
+            rows = rows[order] if obj.sparse else obj.take(rows, order)
             T, w = T.take(order, axis=0), None if w is None else w.take(order)
+        T_rows, w_rows = T, w
+        if isinstance(obj, _DeviceObjective):
+            net = obj.net
+            T_rows = to_namespace(T, net.xp, net.device)
+            w_rows = None if w is None else to_namespace(w, net.xp, net.device)
+        device = isinstance(obj, _DeviceObjective)
         theta, grad, step, alpha = obj.net.flat_params, obj.grad, self._optimizer.step, float(self.alpha)
-        total = 0.0
+        total: Any = 0.0
         for lo in range(0, n, batch):
             hi = min(lo + batch, n)
+            cut: Any = (slice(lo, hi), ...) if device else slice(lo, hi)  # the standard indexes every axis
             if w is None:
-                total += obj(rows[lo:hi], T[lo:hi], None, alpha / (hi - lo)) * (hi - lo)
+                total += obj(rows[cut], T_rows[cut], None, alpha / (hi - lo)) * (hi - lo)
             else:
-                wb = w[lo:hi]
-                s = float(wb.sum())
+                s = float(w[lo:hi].sum())
                 if s <= 0:  # a batch whose weights are all zero holds no data
                     continue
-                total += obj(rows[lo:hi], T[lo:hi], wb, alpha / s) * (hi - lo)
+                total += obj(rows[cut], T_rows[cut], w_rows[cut], alpha / s) * (hi - lo)  # type: ignore[index]
             step(theta, grad)
-        return total / n
+        return float(total) / n
 
     def _update_no_improvement_count(self, early: bool, X_val: Any, y_val: Any, w_val: Array | None) -> None:
         if early:
@@ -568,7 +645,7 @@ class _BasePerceptron(BaseEstimator):
                 self._no_improvement_count = 0
             if score > best:  # type: ignore[operator]
                 self.best_validation_score_ = score
-                self._best_params = self.net_.flat_params.copy()
+                self._best_params = _copy(self.net_.flat_params)
         else:
             last = self.loss_curve_[-1]
             if last > self.best_loss_ - self.tol:  # type: ignore[operator]
@@ -579,10 +656,15 @@ class _BasePerceptron(BaseEstimator):
                 self.best_loss_ = last
 
     def _validation_score(self, X: Any, y: Any, w: Array | None) -> float:
-        net = self.net_
+        return self._score_predictions(y, self._host_logits(self.net_, X), w)
+
+    @staticmethod
+    def _host_logits(net: MLP, X: Any) -> Array:
+        """Logits (N, n_outputs) of the validated host rows ``X``, computed on the network's device, as NumPy."""
+        if not isinstance(net.flat_params, np.ndarray):
+            return net.forward(X)  # X moved to the device once; the logits come back to the host
         with blas_threads_for(X.shape[0], net.sizes, net.dtype):
-            z = forward(net.params, X, net.activation)
-        return self._score_predictions(y, z, w)
+            return forward(net.params, X, net.activation)
 
     def _diverged(self, loss: float) -> NonFiniteWeights:
         lr = self.learning_rate_init
@@ -622,19 +704,38 @@ class _BasePerceptron(BaseEstimator):
         return loss, np.concatenate(packed)
 
     # -- prediction -------------------------------------------------------------------------------
-    def _logits(self, X: Any) -> Array:
+    def _logits(self, X: Any, method: str) -> Array:
         check_is_fitted(self)
+        self._check_same_place(X, method)
         X = _on_host(X)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=(np.float64, np.float32))
-        net = self._network()
-        with blas_threads_for(X.shape[0], net.sizes, net.dtype):
-            return forward(net.params, X, net.activation)
+        return self._host_logits(self._network(), X)
+
+    def _check_same_place(self, X: Any, method: str) -> None:
+        """scikit-learn's rule under ``array_api_dispatch``: an estimator fitted on another library's arrays
+        predicts for ``X`` of that same namespace and device only (its network lives there). One fitted on
+        NumPy predicts for any ``X``, the result in ``X``'s namespace (the network computes on the host)."""
+        if not get_config().get("array_api_dispatch", False):
+            return
+        theta = self._network().flat_params
+        if isinstance(theta, np.ndarray):
+            return
+        if not is_numpy(X) and namespace_of(X) is namespace_of(theta) and device_of(X) == device_of(theta):
+            return
+        where = f"{namespace_of(theta).__name__} on device {device_of(theta)}"
+        got = (
+            f"{type(X).__name__} (host data)" if is_numpy(X) else f"{namespace_of(X).__name__} on device {device_of(X)}"
+        )
+        raise ValueError(
+            f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and the same device as "
+            f"those passed to fit(): it was fitted on {where}, X is {got}. Pass X as an array of that library on "
+            "that device, or fit again on X's."
+        )
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        # no array_api_support tag: predictions follow array_api_dispatch, but the fitted attributes
-        # (coefs_, ...) stay NumPy, which scikit-learn's check_array_api_input rightly asks of that tag
+        tags.array_api_support = True  # under array_api_dispatch: fitted arrays and outputs follow X
         return tags
 
     # -- files ------------------------------------------------------------------------------------
@@ -735,7 +836,8 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
     ----------
     hidden_layer_sizes : tuple of int, default (100,)
     activation : {"relu", "tanh", "logistic", "identity"}
-    solver : {"adam", "sgd", "lbfgs"}
+    solver : {"adam", "sgd", "lbfgs"}; under ``array_api_dispatch`` with X of another Array API library,
+        "adam" and "sgd" train on X's device and "lbfgs" runs scipy on the host (see the module docstring)
     alpha : L2 strength, scikit-learn's convention (see the module docstring)
     batch_size : int or "auto" (= min(200, n_samples))
     learning_rate : {"constant", "invscaling", "adaptive"} (SGD), with ``power_t``
@@ -819,6 +921,7 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         self._validate_params()
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True; set early_stopping=False.")
+        y, classes = _on_host(y), _on_host(classes)  # labels are encoded on the host, classes_ stays NumPy
         if getattr(self, "classes_", None) is None:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit (all the labels).")
@@ -885,11 +988,17 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
 
     def predict(self, X: Any) -> Array:
         """Class labels (N,), or a 0/1 indicator (N, K) for multilabel problems."""
-        return _like_input(self._decode(self._logits(X)), X)
+        return _like_input(self._decode(self._logits(X, "predict")), X)
 
     def predict_proba(self, X: Any) -> Array:
         """Probabilities (N, n_classes), columns in the order of ``classes_`` (each label's own for multilabel)."""
-        return _like_input(self._proba(self._logits(X)), X)
+        return _like_input(self._proba(self._logits(X, "predict_proba")), X)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy of :meth:`predict` on (X, y), as scikit-learn's, counted in float64 on the host for
+        inputs of any namespace (``accuracy_score`` on PyTorch integer labels averages in float32)."""
+        pred = _on_host(self.predict(X))
+        return float(accuracy_score(_on_host(y), pred, sample_weight=_on_host(sample_weight)))
 
     def _proba(self, z: Array) -> Array:
         if self.out_activation_ == "softmax":
@@ -902,7 +1011,7 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
         """Log-probabilities: log-softmax (log-sum-exp) for classes; for logistic units the log of
         :meth:`predict_proba`, scikit-learn's definition, so that both rank labels alike even where a
         probability rounds to 1 (a stable ``-log(1 + e^-z)`` would still order labels that tie at 1.0)."""
-        z = self._logits(X)
+        z = self._logits(X, "predict_log_proba")
         if self.out_activation_ == "softmax":
             return _like_input(log_softmax(z), X)
         with np.errstate(divide="ignore"):
@@ -1066,7 +1175,7 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
 
     def predict(self, X: Any) -> Array:
         """Predicted values (N,) for one output, (N, n_outputs) for several."""
-        return _like_input(self._values(self._logits(X)), X)
+        return _like_input(self._values(self._logits(X, "predict")), X)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -1088,9 +1197,38 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
         return reg
 
 
+def _dispatch_place(X: Any) -> tuple[Any, Any] | None:
+    """The namespace and device the fit follows: ``X``'s, under scikit-learn's ``array_api_dispatch`` with
+    an array of another library than NumPy; None (NumPy on the host) otherwise."""
+    if not get_config().get("array_api_dispatch", False) or is_numpy(X):
+        return None
+    return namespace_of(X), device_of(X)
+
+
+def _copy(a: Any) -> Any:
+    """A copy of array ``a`` in its own namespace and on its device."""
+    return a.copy() if isinstance(a, np.ndarray) else namespace_of(a).asarray(a, copy=True)
+
+
+def _assign(dst: Any, src: Any) -> None:
+    """``dst[...] = src`` in place (``np.copyto`` for NumPy arrays)."""
+    if isinstance(dst, np.ndarray):
+        np.copyto(dst, src)
+    else:
+        dst[...] = src
+
+
+def _all_finite(a: Any) -> bool:
+    """Whether every entry of ``a`` is finite, reduced on its device (one boolean read)."""
+    if isinstance(a, np.ndarray):
+        return bool(np.isfinite(a).all())
+    xp = namespace_of(a)
+    return bool(xp.all(xp.isfinite(a)))
+
+
 def _on_host(a: Any) -> Any:
-    """An array of another Array API library (PyTorch, CuPy, ...) as NumPy: the solvers (scipy's L-BFGS-B,
-    the stochastic loop) and scikit-learn's label handling run on the host."""
+    """An array of another Array API library (PyTorch, CuPy, ...) as NumPy: scikit-learn's validation and label
+    handling, and scipy's L-BFGS-B, run on the host (the stochastic solvers then train on X's device)."""
     return a if a is None or is_numpy(a) else to_numpy(a)
 
 
