@@ -65,11 +65,11 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import io as model_files
-from .core import MLP, SGD, Adam, forward, loss_and_grads, memory
+from .core import MLP, SGD, Adam, loss_and_grads, memory
 from .core.devices import NUMPY, device_of, is_numpy, namespace, namespace_of, to_namespace, to_numpy
 from .core.fused import FusedBackprop
 from .core.heads import HEADS, log_softmax, sigmoid, softmax
-from .core.network import INITS, ParamViews, param_shapes
+from .core.network import INITS, ParamViews, forward_in_blocks, param_shapes
 from .core.portable import PortableBackprop
 from .core.threads import blas_threads_for
 from .core.validation import check_sample_weight
@@ -664,7 +664,7 @@ class _BasePerceptron(BaseEstimator):
         if not isinstance(net.flat_params, np.ndarray):
             return net.forward(X)  # X moved to the device once; the logits come back to the host
         with blas_threads_for(X.shape[0], net.sizes, net.dtype):
-            return forward(net.params, X, net.activation)
+            return forward_in_blocks(net.params, X, net.activation)
 
     def _diverged(self, loss: float) -> NonFiniteWeights:
         lr = self.learning_rate_init

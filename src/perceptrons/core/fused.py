@@ -78,6 +78,7 @@ class FusedBackprop:
             raise ValueError(f"the flat buffers hold {theta.size} and {grads.size} numbers, the sizes need {offset}.")
         self.W_scratch = [np.empty_like(W) for W in self.W]  # for the penalty's gradient
         self._buffers_by_n: dict[int, _Buffers] = {}
+        self._last: _Buffers | None = None
 
     def prepare(self, X: Array) -> Array:
         """``[X, 1]``: the inputs with a column of ones, in the network's dtype."""
@@ -87,9 +88,13 @@ class FusedBackprop:
         return X1
 
     def _buffers(self, n: int) -> _Buffers:
+        buf = self._last
+        if buf is not None and buf.n == n:  # the common case: the batch size of the previous call
+            return buf
         buf = self._buffers_by_n.get(n)
         if buf is None:
             buf = self._buffers_by_n[n] = _Buffers(self.sizes, n, self.dtype)
+        self._last = buf
         return buf
 
     def _forward(self, x1: Array, buf: _Buffers) -> Array:
@@ -97,8 +102,8 @@ class FusedBackprop:
         h1T = x1.T  # [x, 1]^T (D + 1, N)
         for i in range(len(self.WbT) - 1):
             np.dot(self.WbT[i], h1T, out=buf.zT[i])  # z^T = [W; b]^T [h, 1]^T
+            self.act.forward_into(buf.zT[i], buf.hT[i], buf.scratch[i].zero)
             h1T = buf.h1T[i]
-            self.act.forward_into(buf.zT[i], h1T[:-1], buf.scratch[i].zero)
         np.dot(self.WbT[-1], h1T, out=buf.z)
         return buf.z
 
@@ -122,14 +127,13 @@ class FusedBackprop:
             loss, dzT = loss_and_dz(self.head, z.T, y, sample_weight)
             dz[...] = dzT.T
             n_correct = 0 if self.head.correct is None else int(np.count_nonzero(self.head.correct(z.T, y)))
-        for i in range(len(self.W) - 1, -1, -1):
-            h1T = buf.h1T[i - 1] if i else x1.T
-            np.dot(h1T, dz.T, out=self.G[i])  # [dW_i; db_i] = [h, 1]^T dz in one product
-            if i:
-                d = buf.dT[i - 1]
-                np.dot(self.W[i], dz, out=d)  # (dz W^T)^T
-                self.act.backward_into(d, h1T[:-1], buf.scratch[i - 1])
-                dz = d
+        for i in range(len(self.W) - 1, 0, -1):
+            np.dot(buf.h1T[i - 1], buf.dT_T[i], out=self.G[i])  # [dW_i; db_i] = [h, 1]^T dz in one product
+            d = buf.dT[i - 1]
+            np.dot(self.W[i], dz, out=d)  # (dz W^T)^T
+            self.act.backward_into(d, buf.hT[i - 1], buf.scratch[i - 1])
+            dz = d
+        np.dot(x1.T, buf.dT_T[0], out=self.G[0])
         if self.alpha or self.l1:
             loss += self._penalty_into_grads()
         return loss, n_correct
@@ -156,14 +160,17 @@ class _Buffers:
     def __init__(self, sizes: list[int], n: int, dtype: Any) -> None:
         hidden = sizes[1:-1]
         k = sizes[-1]
+        self.n = n
         self.h1T = [np.empty((h + 1, n), dtype=dtype) for h in hidden]  # [h_i, 1]^T
         for h1T in self.h1T:
             h1T[-1] = 1.0
+        self.hT = [h1T[:-1] for h1T in self.h1T]  # h_i^T: views, made once (a view costs as much as a small product)
         self.zT = [np.empty((h, n), dtype=dtype) for h in hidden]  # pre-activations^T
         self.dT = [np.empty((h, n), dtype=dtype) for h in hidden]  # dL/dz^T
         self.scratch = [Scratch((h, n), dtype) for h in hidden]  # for f'(z) in place
         self.z = np.empty((k, n), dtype=dtype)  # logits^T
         self.dz = np.empty((k, n), dtype=dtype)
+        self.dT_T = [d.T for d in (*self.dT, self.dz)]  # dL/dz of layer i (N, fan_out): views of dT and dz
         self.onehot = np.empty((k, n), dtype=dtype)
         self.classes = np.arange(k)[:, None]
         self.m = np.empty(n, dtype=dtype)

@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from .activations import ACTIVATIONS, Scratch
 from .heads import HEADS, mean_weights, weighted_mean
 from .network import MLP
-from .optim import Adam, _check_fraction, adam_update
+from .optim import Adam, _check_fraction, adam_update, sgd_update
 from .threads import blas_threads_for
 from .training import History, _Data, divergence_message, make_schedule
 from .validation import as_generator, check_choice, check_positive
@@ -255,19 +255,13 @@ class _StackedSGD:
         self.v: Array | None = None
 
     def step(self, theta: Array, g: Array) -> None:
-        lr_g = g * self.lr  # lr g
-        if not self.mu.any():
-            theta -= lr_g
-            return
-        if self.v is None:
+        """Row by row, as :class:`~perceptrons.core.optim.SGD` rounds each network's update (one BLAS axpy
+        per term: a product and a sum rounded once, which no whole-stack NumPy expression reproduces)."""
+        if self.v is None and self.mu.any():
             self.v = np.zeros_like(theta)
-        v = self.v
-        v *= self.mu
-        v -= lr_g  # v <- mu v - lr g (with mu = 0: -lr g, and theta + v = theta - lr g exactly)
-        if self.nesterov.any():  # theta <- (theta - lr g) + mu v, in the order SGD rounds it
-            theta[...] = np.where(self.nesterov, theta - lr_g, theta) + np.where(self.nesterov, self.mu * v, v)
-        else:
-            theta += v
+        for k in range(theta.shape[0]):
+            v = None if self.v is None else self.v[k]
+            sgd_update(theta[k], g[k], v, float(self.lr[k, 0]), float(self.mu[k, 0]), bool(self.nesterov[k, 0]))
 
     def keep(self, rows: Array) -> None:
         self.lr, self.mu, self.nesterov = self.lr[rows], self.mu[rows], self.nesterov[rows]

@@ -411,27 +411,30 @@ class _Trainer:
 
     def run(self, schedule: tuple[int, Callable[[int], Array], list[Array]], batch_size: int, per_epoch: int) -> None:
         total, batch_of, perm = schedule
-        hist, theta = self.hist, self.theta
+        hist, theta, backup = self.hist, self.theta, self.backup
+        losses, n_corrects, batch_sizes = hist.loss, hist.n_correct, hist.batch_sizes
+        engine, batch, opt_step, on_step, checker = self.engine, self.batch, self.opt.step, self.on_step, self.checker
         flat_params, flat_grads = {"theta": theta}, {"theta": self.gflat}
-        for s in range(total):
+        eval_every, last = self.eval_every, total - 1
+        for s in range(total):  # the loop's names are locals: a per-sample step costs about 9 us in all
             idx = batch_of(s)
-            Xb, yb, wb = self.batch(s, idx, per_epoch, batch_size, perm)
-            loss, n_correct = self.engine(Xb, yb, wb)
+            Xb, yb, wb = batch(s, idx, per_epoch, batch_size, perm)
+            loss, n_correct = engine(Xb, yb, wb)
             if not math.isfinite(loss):
                 raise self.diverged(s, loss)
-            hist.loss[s] = loss
-            hist.n_correct[s] = n_correct
-            hist.batch_sizes[s] = idx.shape[0]
-            if self.on_step is not None:
-                self.on_step(StepInfo(s + 1, idx, loss, self.grads, self.net.params))
-            if self.checker is not None and s % self.gradcheck_every == 0:
-                self.checker.add(s + 1, theta, self.gflat, idx, loss)
-            self.backup[...] = theta
-            self.opt.step(flat_params, flat_grads)
-            if s % self.eval_every == 0 or s == total - 1:
+            losses[s] = loss
+            n_corrects[s] = n_correct
+            batch_sizes[s] = idx.shape[0]
+            if on_step is not None:
+                on_step(StepInfo(s + 1, idx, loss, self.grads, self.net.params))
+            if checker is not None and s % self.gradcheck_every == 0:
+                checker.add(s + 1, theta, self.gflat, idx, loss)
+            np.copyto(backup, theta)
+            opt_step(flat_params, flat_grads)
+            if s % eval_every == 0 or s == last:
                 self.evaluate(s + 1)
-        if self.checker is not None:
-            self.checker.flush()
+        if checker is not None:
+            checker.flush()
 
 
 def _check_memory(
