@@ -70,7 +70,7 @@ def test_another_sessions_job_runs_inside_a_big_epoch(monkeypatch):
     monkeypatch.setattr(pg_server, "WORKERS", 1)
     log = []  # (session, what, epochs done) in the order the worker ran them
     b_queued = threading.Event()
-    real_slice, real_frame, real_job = Session.train_slice, Session.frame, pg_server.Connection._job
+    real_slice, real_parts, real_job = Session.train_slice, Session.frame_parts, pg_server.Connection._job
 
     def slice_(self, *a):
         who = "A" if self.config["init_seed"] == 7 else "B"
@@ -80,9 +80,9 @@ def test_another_sessions_job_runs_inside_a_big_epoch(monkeypatch):
         log.append((who, "slice", self.epochs))
         return done
 
-    def frame(self, *a, **kw):
+    def frame_parts(self, *a, **kw):
         log.append(("A" if self.config["init_seed"] == 7 else "B", "frame", self.epochs))
-        return real_frame(self, *a, **kw)
+        return real_parts(self, *a, **kw)
 
     async def job(self, fn, *args):
         owner = getattr(fn, "__self__", None)
@@ -91,7 +91,7 @@ def test_another_sessions_job_runs_inside_a_big_epoch(monkeypatch):
         return await real_job(self, fn, *args)
 
     monkeypatch.setattr(Session, "train_slice", slice_)
-    monkeypatch.setattr(Session, "frame", frame)
+    monkeypatch.setattr(Session, "frame_parts", frame_parts)
     monkeypatch.setattr(pg_server.Connection, "_job", job)
 
     async def run(url):
@@ -119,6 +119,71 @@ def test_another_sessions_job_runs_inside_a_big_epoch(monkeypatch):
     assert len(a_slices) >= 3
     assert a_slices[0] < b_jobs[0] and b_jobs[-1] < a_slices[-1], log[:10]
     assert log[a_slices[-1]][2] == 1 and all(log[k][2] == 0 for k in a_slices[:-1])  # all one epoch of A
+
+
+def test_another_sessions_job_runs_inside_a_big_frame(monkeypatch):
+    """One worker thread for everybody: a small session's step is served between two parts of a big
+    network's frame (``Session.frame_parts``), not after the whole frame (the order of the jobs is the
+    fact checked, no clock)."""
+    monkeypatch.setattr(pg_server, "WORKERS", 1)
+    log = []  # (session, what) in the order the worker ran it: A's frame parts, every job of B
+    armed, a_framing, b_queued = threading.Event(), threading.Event(), threading.Event()
+    real_parts, real_job = Session.frame_parts, pg_server.Connection._job
+
+    def who(session):
+        return "A" if session.config["init_seed"] == 7 else "B"
+
+    def frame_parts(self, *a, **kw):
+        for k, out in enumerate(real_parts(self, *a, **kw)):
+            log.append((who(self), f"part {k}" if out is None else "frame"))
+            if who(self) == "A" and k == 0 and armed.is_set():  # inside A's frame: hold until B's step is queued
+                a_framing.set()
+                assert b_queued.wait(30)
+            yield out
+
+    async def job(self, fn, *args):
+        if self.session is None or who(self.session) == "A":
+            return await real_job(self, fn, *args)
+        if a_framing.is_set():
+            b_queued.set()
+
+        def logged(*a):  # every job of B, as the worker runs it
+            log.append(("B", getattr(fn, "__name__", "job")))
+            return fn(*a)
+
+        return await real_job(self, logged, *args)
+
+    monkeypatch.setattr(Session, "frame_parts", frame_parts)
+    monkeypatch.setattr(pg_server.Connection, "_job", job)
+
+    async def run(url):
+        async with ClientSession() as http:
+            a, b = await http.ws_connect(url + "ws"), await http.ws_connect(url + "ws")
+            await _reply(a, "hello")
+            await _reply(b, "hello")
+            await a.send_str(json.dumps({"type": "config", "config": BIG}))
+            await _reply(a, "frame")
+            await b.send_str(json.dumps({"type": "config", "config": {"init_seed": 8}}))
+            await _reply(b, "frame")
+            armed.set()
+            log.clear()
+            await a.send_str('{"type": "step"}')
+            while not a_framing.is_set():
+                await asyncio.sleep(0.001)
+            await b.send_str('{"type": "step"}')
+            assert (await _reply(b, "frame"))["epoch"] == 1
+            frame_a = await _reply(a, "frame")
+            assert frame_a["epoch"] == 1 and "gradcheck" in frame_a
+            await a.close()
+            await b.close()
+
+    with BackgroundServer() as s:
+        asyncio.run(run(s.url))
+    a_parts = [k for k, e in enumerate(log) if e[0] == "A"]
+    b_parts = [k for k, e in enumerate(log) if e[0] == "B"]
+    assert log[a_parts[0]] == ("A", "part 0") and log[a_parts[-1]] == ("A", "frame"), log
+    assert len(a_parts) == 4  # gradient, deltas, pictures, gradient check, as four jobs
+    assert any(a_parts[0] < k < a_parts[-1] for k in b_parts), log  # B's step ran jobs inside A's frame
 
 
 # -- messages over aiohttp's hard limit -------------------------------------------------------------------

@@ -21,8 +21,9 @@ Hostile neighbours, stated once:
 - Training and drawing run in worker threads, never on the event loop, one job per session at a
   time: a heavy session shares the CPU with the others instead of freezing them. An epoch is cut
   into slices of about ``session.SLICE_S``, each a job queued behind the other sessions' jobs, so
-  the workers take turns between sessions within an epoch (a session's frame waits for at most a
-  slice of each busy session, not for their whole epochs).
+  the workers take turns between sessions within an epoch; a frame is computed in parts of a few
+  milliseconds (``Session.frame_parts``), each a job too. A session's frame waits for at most a slice
+  or a part of each busy session, never for their whole epochs or frames.
 - Sessions are limited per client address and in total; a session with no message from its page
   for ``IDLE_S`` seconds is closed (the page reconnects by itself when used again). Below that, open
   TCP connections are counted per address and in total before aiohttp sees them (:class:`Gate`): a
@@ -46,7 +47,7 @@ import math
 import threading
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -54,7 +55,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from threadpoolctl import ThreadpoolController
 
-from .session import LIMITS, ConfigError, Session, python_code
+from .session import LIMITS, SLICE_S, ConfigError, Session, python_code
 
 STATIC = Path(__file__).parent / "static"
 MAX_MESSAGE = 1_500_000  # bytes (UTF-8) of one text message; larger ones get an error reply
@@ -256,7 +257,21 @@ class Connection:
         async with self.busy:
             while not await self._job(session.train_slice):
                 pass
-            return await self._job(session.frame, with_gradcheck)
+            return await self._frame_jobs(session, with_gradcheck)
+
+    async def frame(self, session: Session, with_gradcheck: bool = True) -> dict[str, Any]:
+        """The session's frame, after its previous job."""
+        async with self.busy:
+            return await self._frame_jobs(session, with_gradcheck)
+
+    async def _frame_jobs(self, session: Session, with_gradcheck: bool) -> dict[str, Any]:
+        """The frame as jobs of about ``SLICE_S`` (:func:`_frame_slice`: a big network's parts, a few
+        milliseconds each, one job each), so the other sessions' jobs take the workers between them;
+        the caller holds ``busy``."""
+        parts = session.frame_parts(with_gradcheck)
+        while (frame := await self._job(_frame_slice, parts)) is None:
+            pass
+        return frame
 
     async def send(self, msg: dict[str, Any]) -> None:
         if self.ws.closed:
@@ -349,14 +364,14 @@ class Connection:
                 await self.error(str(exc))
                 return
             if not self.playing:  # the page learns the recorded schedule from the next frame
-                await self.send(await self.run(self.session.frame, False))
+                await self.send(await self.frame(self.session, False))
         elif kind == "edit":
             try:
                 await self.run(self.session.set_weight, msg.get("layer"), msg.get("i"), msg.get("j"), msg.get("value"))
             except (ConfigError, ValueError, TypeError) as exc:
                 await self.error(str(exc))
                 return
-            await self.send(await self.run(self.session.frame, False))
+            await self.send(await self.frame(self.session, False))
         elif kind == "save":
             data = base64.b64encode(await self.run(self.session.model_bytes)).decode()
             await self.send({"type": "model", "filename": "playground-model.npz", "data": data})
@@ -377,7 +392,7 @@ class Connection:
         if session.epochs < session.config["epoch"]:  # a shared link: its epoch, not the run's start
             self.replaying = asyncio.create_task(self.replay(session))
         else:
-            await self.send(await self.run(session.frame))
+            await self.send(await self.frame(session))
 
     def stop_replay(self) -> None:
         if self.replaying is not None:
@@ -391,7 +406,7 @@ class Connection:
             while session.epochs < target and not session.diverged:
                 await self.run(session.replay, target, REPLAY_SLICE_S)
                 await self.send({"type": "replay", "epoch": session.epochs, "target": target})
-            frame = await self.run(session.frame)
+            frame = await self.frame(session)
             frame["history"] = session.history()
             await self.send(frame)
         except ConnectionResetError:  # the page went away: nothing left to replay for
@@ -518,7 +533,28 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         conn.wake.set()
         conn.stop_replay()
         loop_task.cancel()
+        loop_task.add_done_callback(_settled)
     return ws
+
+
+def _frame_slice(parts: Iterator[dict[str, Any] | None], seconds: float = SLICE_S) -> dict[str, Any] | None:
+    """Run a frame's parts for about ``seconds``: the frame when done, else None (more parts to run). A
+    small network's frame is one job; a big one's parts (a few milliseconds each) are jobs of their own."""
+    end = time.perf_counter() + seconds
+    for out in parts:
+        if out is not None or time.perf_counter() >= end:
+            return out
+    raise RuntimeError("a frame's parts ended without the frame")  # not reached: the last part yields it
+
+
+def _settled(task: asyncio.Task[None]) -> None:
+    """A finished play loop's outcome, read so asyncio does not report "Task exception was never
+    retrieved": a page that went away mid-frame is normal, anything else is logged."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, ConnectionError):
+        log.error("playground: a play loop ended with %s: %s", type(exc).__name__, exc)
 
 
 async def _expire_idle(app: web.Application) -> None:

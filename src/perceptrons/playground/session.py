@@ -18,7 +18,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -113,6 +113,10 @@ SLICE_S = 0.005  # an epoch is trained in slices of about this long, so that wor
 @functools.cache
 def _blas() -> ThreadpoolController:
     return ThreadpoolController()
+
+
+def _one_blas_thread() -> Any:
+    return _blas().limit(limits=1, user_api="blas")
 
 
 class ConfigError(ValueError):
@@ -531,14 +535,18 @@ class Session:
         each sample's backpropagated signal ``delta = d loss_n / d a`` (N, units) at the layer's
         pre-activations ``a`` (the quantity whose products with h_i^T make ``dW``); and per hidden
         layer the number of dead units: f'(a) = 0 on every training point, so no gradient reaches them."""
-        grads, deltas, dead, _ = self._backward_pass()
-        return grads, deltas, dead
+        deltas, dead, _ = self._deltas()
+        return self._gradient(), deltas, dead
 
-    def _backward_pass(self) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[int], np.ndarray]:
-        """:meth:`backward`, and the training set's logits its forward pass computed."""
-        p, act = self.net.params, ACTIVATIONS[self.net.activation]
+    def _gradient(self) -> dict[str, np.ndarray]:
+        """The full training set's gradient, penalties included (the core's reference backward pass)."""
         alpha, l1 = self._penalties()
-        _, grads = loss_and_grads(p, self.Xtr, self.ttr, self.net.activation, self.net.output, alpha, l1)
+        _, grads = loss_and_grads(self.net.params, self.Xtr, self.ttr, self.net.activation, self.net.output, alpha, l1)
+        return dict(grads)
+
+    def _deltas(self) -> tuple[list[np.ndarray], list[int], np.ndarray]:
+        """:meth:`backward`'s per-sample deltas and dead units, and the training set's logits."""
+        p, act = self.net.params, ACTIVATIONS[self.net.activation]
         hs = [self.Xtr]
         for i in range(self.net.n_layers - 1):
             hs.append(act.f(hs[i] @ p[f"W{i}"] + p[f"b{i}"]))
@@ -551,19 +559,42 @@ class Session:
             delta = (delta @ p[f"W{i}"].T) * df
             deltas.insert(0, delta)
             dead.insert(0, int(np.sum(np.all(df == 0, axis=0))))
-        return dict(grads), deltas, dead, z
+        return deltas, dead, z
 
     def _gradient_maps(self, deltas: list[np.ndarray]) -> list[dict[str, Any]]:
         """Each hidden unit's mean delta over the training points in each GRAD_RES cell (0 where none)."""
         return [_int8_map((self.cell_mean @ d).T) for d in deltas]
 
     def frame(self, with_gradcheck: bool = True) -> dict[str, Any]:
-        """Everything the page draws, as JSON-ready values (arrays as base64 uint8/int8/float32).
+        """Everything the page draws, as JSON-ready values (arrays as base64 uint8/int8/float32):
+        :meth:`frame_parts` run through."""
+        for frame in self.frame_parts(with_gradcheck):
+            if frame is not None:
+                return frame
+        raise RuntimeError("frame_parts ended without a frame")  # not reached: its last part yields the frame
 
-        On one BLAS thread: a server computes many tabs' frames, and these products are small
+    def frame_parts(self, with_gradcheck: bool = True) -> Iterator[dict[str, Any] | None]:
+        """The frame in parts of a few milliseconds each: ``None`` after every part but the last, which
+        yields the frame. A 6 x 64 network's frame on 2,000 points takes about 20 ms in all, its largest
+        part about 6 ms; the server runs each part as a job of its own, so the other sessions' jobs run
+        in between and a light session's frame never waits for a whole big frame. The session must not
+        change between the parts (the server holds its lock throughout).
+
+        Each part on one BLAS thread: a server computes many tabs' frames, and these products are small
         enough that a second thread only waits for a busy core."""
-        with _blas().limit(limits=1, user_api="blas"):
-            return self._frame(with_gradcheck)
+        with _one_blas_thread():
+            grads = self._gradient()
+        yield None
+        with _one_blas_thread():
+            deltas, dead, z_train = self._deltas()
+        yield None
+        with _one_blas_thread():
+            frame = self._frame(grads, deltas, dead, z_train)
+        if with_gradcheck and not self.diverged:
+            yield None
+            with _one_blas_thread():
+                frame["gradcheck"] = self.gradient_check()
+        yield frame
 
     def replay(self, target: int, budget_s: float) -> None:
         """Train on towards epoch ``target`` (a shared link's epoch) for about ``budget_s`` seconds.
@@ -596,8 +627,9 @@ class Session:
             out[k] = [_finite(values[i]) for i in keep]
         return out
 
-    def _frame(self, with_gradcheck: bool) -> dict[str, Any]:
-        grads, deltas, dead, z_train = self._backward_pass()
+    def _frame(
+        self, grads: dict[str, np.ndarray], deltas: list[np.ndarray], dead: list[int], z_train: np.ndarray
+    ) -> dict[str, Any]:
         m = self._metrics(z_train)
         self._curve_point(m)
         if not self.diverged:  # one message while the trouble lasts (not one per kind), gone when the run recovers
@@ -639,8 +671,6 @@ class Session:
             "base_lr": self.config["lr"],
             "schedule": self.config["schedule"],
         }
-        if with_gradcheck and not self.diverged:
-            frame["gradcheck"] = self.gradient_check()
         return frame
 
     def _pictures(self, p: dict[str, np.ndarray]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
