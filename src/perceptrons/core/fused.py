@@ -207,8 +207,7 @@ def _batch_softmax_ce(z: Array, y: Array, dz: Array, buf: _Buffers) -> tuple[flo
     np.dot(buf.ones_k, dz, out=s)  # column sums as a vector-matrix product
     np.log(s, out=log_s)
     loss = (float(np.dot(log_s, buf.ones_n)) - picked) / n  # mean of log s - (z_y - max)
-    np.divide(buf.inv_n, s, out=s)  # 1 / (N s)
-    dz *= s  # softmax / N ...
-    onehot *= buf.inv_n
-    dz -= onehot  # ... - onehot / N
+    np.divide(dz, s, out=dz)  # softmax
+    dz -= onehot
+    dz *= buf.inv_n  # (softmax - onehot) / N
     return loss, n_correct

@@ -237,10 +237,9 @@ def _stacked_softmax_ce(z: Array, y: Array, buf: _StackBuffers) -> tuple[Array, 
     np.exp(dz, out=dz)
     s = dz.sum(axis=1, keepdims=True)  # (K, 1, N)
     loss = (np.log(s[:, 0]).sum(axis=-1) - picked) / n  # mean of log s - (z_y - max)
-    np.divide(buf.inv_n, s, out=s)  # 1 / (N s)
-    dz *= s
-    onehot *= buf.inv_n
+    np.divide(dz, s, out=dz)  # softmax
     dz -= onehot
+    dz *= buf.inv_n  # (softmax - onehot) / N
     return loss, n_correct
 
 
