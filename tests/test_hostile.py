@@ -199,6 +199,15 @@ def saved_classifier(tmp_path_factory):
         (lambda m: m.update(n_features_in=7), "features"),
         (lambda m: m.update(loss_curve_="abc"), "loss_curve"),
         (lambda m: m.update(params=[1]), "params"),
+        (lambda m: m.update(target_type="bogus"), "target_type"),
+        (lambda m: m.update(target_type="binary"), "does not fit 3 classes"),
+        (lambda m: m.update(classes=["a", "b"]), "does not fit 2 classes"),
+        (lambda m: m.update(classes=["a"], target_type="binary"), "out_activation"),
+        (lambda m: m.update(out_activation="identity"), "out_activation"),
+        (lambda m: m["params"].update(activation="tanh"), "activation"),
+        (lambda m: m.update(feature_names_in=["x"]), "feature_names_in"),
+        (lambda m: m.update(n_features_in=2.9), "n_features_in"),
+        (lambda m: m.update(kind="PerceptronRegressor"), "not what this PerceptronRegressor uses"),
     ],
 )
 def test_crafted_classifier_metadata_is_rejected(tmp_path, saved_classifier, edit, words):
@@ -470,6 +479,9 @@ def test_foreign_origins_and_hosts_are_refused(server):
         ('{"type": "config", "config": {"dataset": "csv", "csv": "a,b,c\\n1,2,x\\n", "label": {"a": 1}}}', "label"),
         ('{"type": "config", "config": {"dataset": "csv", "csv": "a,b,c\\n1,2,x\\n", "label": [0]}}', "label"),
         ('{"type": "' + "x" * 100_000 + '"}', "'xxxxxxxxxx"),  # shown shortened, not echoed in full
+        ('{"type": "config", "config": {"lr": 1' + "0" * 400 + "}}", "401 digits"),  # no OverflowError
+        ('{"type": "config", "config": {"lr": ' + "9" * 5000 + "}}", "5000 digits"),  # past Python's int limit
+        ('{"type": "config", "config": {"lr": 1' + "0" * 25 + "}}", "integer of about 26 digits"),
     ],
 )
 def test_hostile_messages_get_short_specific_errors(server, text, words):
@@ -548,19 +560,20 @@ def test_one_session_training_does_not_block_another(server, monkeypatch):
 def test_a_frame_that_fails_is_reported_and_the_session_goes_on(server, monkeypatch):
     from perceptrons.playground import session as pg_session
 
-    real = pg_session.Session.frame
+    real = pg_session.Session.frame_parts  # what the server runs, part by part
     calls = {"n": 0}
 
     def flaky(self, with_gradcheck=True):
         calls["n"] += 1
-        if calls["n"] == 3:
-            raise FloatingPointError("boom")
-        out = real(self, with_gradcheck)
-        if calls["n"] == 4:
-            out["gradcheck"] = {"max_rel_error": float("nan")}  # a NaN that JSON cannot carry
-        return out
+        n = calls["n"]
+        for part in real(self, with_gradcheck):
+            if n == 3:
+                raise FloatingPointError("boom")
+            if part is not None and n == 4:
+                part["gradcheck"] = {"max_rel_error": float("nan")}  # a NaN that JSON cannot carry
+            yield part
 
-    monkeypatch.setattr(pg_session.Session, "frame", flaky)
+    monkeypatch.setattr(pg_session.Session, "frame_parts", flaky)
 
     async def run():
         async with ClientSession() as http:

@@ -78,6 +78,12 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty; give a file name (or leave the option out)")
+    return text
+
+
 def _sizes(text: str) -> list[int]:
     try:
         return [int(x) for x in text.replace(" ", "").split(",") if x]
@@ -99,10 +105,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _check_data_args(args: argparse.Namespace) -> None:
     """Options that contradict each other or cannot work, refused before anything runs."""
-    if args.csv and args.data is not None:
+    if args.csv is not None and args.data is not None:
         raise ValueError("--csv and --data both name the data; give one of them.")
     if args.classes is not None:
-        if args.csv or args.data not in ("blobs", "spiral"):
+        if args.csv is not None or args.data not in ("blobs", "spiral"):
             raise ValueError("--classes applies to --data blobs and --data spiral only; drop it or change --data.")
         if args.classes < 2:
             raise ValueError(f"--classes must be at least 2 (a classifier needs two classes), got {args.classes}.")
@@ -113,14 +119,14 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: no stdout at all
         pass
     os.close(devnull)
 
 
 def _load_data(args: argparse.Namespace) -> tuple[Any, Any, int]:
     _check_data_args(args)
-    if args.csv:
+    if args.csv is not None:
         progress = _Progress(sys.stderr.isatty())
         X, y, classes = load_csv(args.csv, label=args.label, delimiter=args.delimiter, progress=progress)
         progress.done()
@@ -140,12 +146,18 @@ def _network(args: argparse.Namespace, n_in: int, n_classes: int) -> MLP:
 def _check_train_args(args: argparse.Namespace) -> None:
     if args.steps and args.epochs is not None:
         raise ValueError("--steps and --epochs both say how long to train; give one of them.")
+    targets = {}
     for option, path in (("--save", args.save), ("--plot", args.plot)):
-        if path:  # checked now, not after the training
+        if path is not None:  # checked now, not after the training
             try:
-                writable_target(path)
+                targets[option] = writable_target(path)
             except ValueError as exc:
                 raise ValueError(f"{option}: {exc}") from None
+    if len(targets) == 2 and targets["--save"] == targets["--plot"]:
+        raise ValueError(
+            f"--save and --plot name the same file ({targets['--save']}); the plot would replace the model. "
+            "Give two different files."
+        )
 
 
 def _plot(args: argparse.Namespace, net: MLP, hist: Any, X: Any, Xte: Any, yte: Any) -> None:
@@ -188,9 +200,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     # saved (and plotted) before anything is printed: a closed pipe on stdout must not lose the model
-    if args.save:
+    if args.save is not None:
         net.save(args.save)
-    if args.plot:
+    if args.plot is not None:
         _plot(args, net, hist, X, Xte, yte)
     print(net)
     print(f"steps {hist.steps}, time {hist.time_s:.2f} s")
@@ -198,9 +210,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"final batch loss {hist.loss[-1]:.4f}, train loss {net.loss(Xtr, ytr):.4f}, test loss {net.loss(Xte, yte):.4f}"
     )
     print(f"train accuracy {net.accuracy(Xtr, ytr):.4f}, test accuracy {hist.test_accuracy[-1]:.4f}")
-    if args.plot:
+    if args.plot is not None:
         print(f"plot written to {os.path.abspath(args.plot)}")
-    if args.save:
+    if args.save is not None:
         print(f"model saved to {os.path.abspath(args.save)}")
     return 0
 
@@ -239,7 +251,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(model)
         print(f"accuracy {model.accuracy(X, y):.4f}, loss {model.loss(X, y):.4f} on {len(y)} samples")
     else:
-        if args.csv:
+        if args.csv is not None:
             X, labels, classes = load_csv(args.csv, label=args.label, delimiter=args.delimiter)
             y = classes[labels]
         print(f"{type(model).__name__}({model.net_})")
@@ -251,6 +263,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_playground(args: argparse.Namespace) -> int:
+    if not args.host.strip():
+        raise ValueError(
+            "--host is empty; give an address to listen on: 127.0.0.1 (this machine only, the default) "
+            "or 0.0.0.0 (every network interface)."
+        )
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be in 1..65535, got {args.port}.")
     try:
@@ -263,7 +280,7 @@ def cmd_playground(args: argparse.Namespace) -> int:
 def _data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", default=None, choices=sorted(DATASETS), help="built-in data set (default moons)")
-    g.add_argument("--csv", help="a CSV file with a header row instead of a built-in data set")
+    g.add_argument("--csv", type=_path, help="a CSV file with a header row instead of a built-in data set")
     g.add_argument("--delimiter", default=None, help="the CSV's cell separator (default: detected from the header)")
     g.add_argument("--label", default="-1", help="label column of the CSV: name or index (default last)")
     g.add_argument("--n", type=int, default=300, help="number of points (default 300)")
@@ -276,8 +293,19 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed for data, weights and sample order (default 0)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, except that help which cannot be written (``--help > /dev/full``) is an error:
+    argparse's own printing drops the OSError and exits 0 as if the help had been shown."""
+
+    def print_help(self, file: Any = None) -> None:
+        out = file or sys.stdout
+        if out is not None:
+            out.write(self.format_help())
+            out.flush()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="perceptrons", description="Perceptrons from scratch: study, train, check.")
+    parser = _Parser(prog="perceptrons", description="Perceptrons from scratch: study, train, check.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "report", help="run the course study and write the report (HTML, PDF, SVG figures, metrics.json)"
@@ -306,8 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--epochs", type=int, default=None, help="epochs of shuffled mini-batches (default 20)")
     o.add_argument("--eval-every", type=int, default=10)
     o.add_argument("--test-size", type=float, default=0.25)
-    o.add_argument("--plot", help="write curves and the decision boundary to this PNG file")
-    o.add_argument("--save", help="save the trained model to this .npz file")
+    o.add_argument("--plot", type=_path, help="write curves and the decision boundary to this PNG file")
+    o.add_argument("--save", type=_path, help="save the trained model to this .npz file")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="accuracy of a saved model (perceptrons.load format) on data")
@@ -334,14 +362,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flush_stdout() -> None:
+    if sys.stdout is not None:  # None when the shell closed it (>&-): there is nothing to flush
+        sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except OSError as exc:  # --help into a full disk or a closed pipe
+        _silence_stdout()
+        if not isinstance(exc, BrokenPipeError):
+            print(f"error: {exc.strerror or exc} (the standard output).", file=sys.stderr)
+        return 0 if isinstance(exc, BrokenPipeError) else 2
     if getattr(args, "label", None) is not None and args.label.lstrip("-").isdigit():
         args.label = int(args.label)
     try:
         status = int(args.func(args))
-        sys.stdout.flush()  # a full disk or closed pipe is reported here, not at exit
+        _flush_stdout()  # a full disk or closed pipe is reported here, not at exit
         return status
     except BrokenPipeError:  # the reader of stdout left (| head): nothing to say, everything was saved
         _silence_stdout()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .core import memory
 from .core.activations import ACTIVATIONS
 from .core.gradcheck import numeric_grads, numeric_grads_batched
 from .core.heads import softmax as _softmax_rows
@@ -175,6 +176,12 @@ def approx_grad_W(W: Array, b: Array, x: Array, y: Array, h: float = 0.0001) -> 
     x = _matrix("x", x, f"a column (INPUT_SHAPE, 1) = ({D}, 1) or columns ({D}, M), as W is {W.shape}", rows=D)
     y = _matrix("y", y, f"one-hot columns ({C}, {x.shape[1]}), one per column of x", rows=C, cols=x.shape[1])
     labels = _one_hot("y", y, axis=0).argmax(axis=0)
+    check_positive("h", h)
+    if not 1e-8 <= h <= 0.1:  # the notebook's 1e-4 sits well inside; outside, roundoff or truncation dominates
+        raise ValueError(
+            f"h must be in [1e-08, 0.1], got {h!r}: below it roundoff (~eps/h) swamps the difference, above it "
+            "the approximation's O(h^2) error does. The notebook's 1e-4 is sound."
+        )
     return numeric_grads({"W0": W, "b0": b.reshape(-1)}, x.T, labels, "identity", h=h)[0]["W0"]
 
 
@@ -317,6 +324,8 @@ def train_one_layer(
     check_positive("n_it", n_it, integer=True)
     check_positive("test_freq", test_freq, integer=True)
     D, C = X_train.shape[1], Y_train.shape[1]
+    # each step keeps W, b and d_W (and its finite-difference twin), its index, loss and hit: checked before any is drawn
+    memory.check(f"train_one_layer with n_it={n_it:,}", n_it * (8 * (4 * D * C + C + 1) + 400))
     rs = np.random.RandomState(random_seed)
     b = rs.normal(size=(C, 1))
     W = rs.normal(size=(D, C))
@@ -368,6 +377,11 @@ def train_two_layer(
     check_positive("test_freq", test_freq, integer=True)
     check_positive("n_hidden", n_hidden, integer=True)
     D, C = X_train.shape[1], Y_train.shape[1]
+    sizes = [D, n_hidden, C]  # the parameters (and the trainer's copies), each step's index, loss and hit
+    memory.check(
+        f"train_two_layer with n_hidden={n_hidden:,}, n_it={n_it:,}",
+        memory.training_bytes(sizes, 1, X_train.shape[0] + X_test.shape[0], 8) + 100 * n_it,
+    )
     rs = np.random.RandomState(random_seed)
     bh = rs.normal(size=(n_hidden, 1))
     Wh = rs.normal(size=(D, n_hidden))
@@ -376,7 +390,7 @@ def train_two_layer(
     indexes = rs.randint(np.shape(X_train)[0], size=n_it)
     net, loss, acc, test_acc = _course_train(
         {"W0": Wh, "b0": bh.ravel(), "W1": Wo, "b1": bo.ravel()},
-        [D, n_hidden, C],
+        sizes,
         _act(activation),
         X_train,
         Y_train,

@@ -159,7 +159,14 @@ def make(
     check_positive("n", n, integer=True)
     # about 100 bytes a point: two float64 coordinates in the generator's few temporaries, the shuffled copy, y
     memory.check(f"the data set {name!r} of n={n:,} points", 100 * int(n))
-    return DATASETS[name](n=n, seed=seed, **kw)  # type: ignore[operator]
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below, in words
+        X, y = DATASETS[name](n=n, seed=seed, **kw)  # type: ignore[operator]
+    if not np.isfinite(X).all():
+        raise ValueError(
+            f"noise={kw.get('noise')!r} is too large for {name!r}: its points overflow to infinity; give a noise "
+            "of the data's own scale (about 0.01 to 10)."
+        )
+    return X, y
 
 
 def train_test_split(
@@ -187,6 +194,12 @@ def train_test_split(
         test = np.sort(np.concatenate(test_idx))
     else:
         test = np.sort(rng.permutation(n)[: int(round(test_size * n))])
+    if test.size == 0 or test.size == n:
+        raise ValueError(
+            f"test_size={test_size} of {n} samples leaves {'no test' if test.size == 0 else 'no training'} "
+            f"sample ({'each class' if stratify else 'the data'} gives round(test_size x its count) to the test set); "
+            "use more samples or another test_size."
+        )
     mask = np.zeros(n, dtype=bool)
     mask[test] = True
     return X[~mask], X[mask], y[~mask], y[mask]
@@ -261,9 +274,10 @@ def parse_csv(
 
 
 def _sniff(header_line: str, name: str) -> str:
-    counts = {d: header_line.count(d) for d in DELIMITERS}
+    """The separator that splits the header into most cells, read by the CSV parser (a quoted "a,b" is one cell)."""
+    counts = {d: len(next(csv.reader([header_line], delimiter=d), [])) - 1 for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
-    if counts[best] == 0:
+    if counts[best] <= 0:
         raise ValueError(
             f"{name}: the header line {header_line.strip()[:80]!r} has a single column; expected feature "
             "columns and a label column separated by commas (or give --delimiter / delimiter=)."
@@ -291,10 +305,13 @@ def _parse(
         first = ""
     if not first:
         raise ValueError(f"{name}: the file is empty; expected a header row and at least one data row.")
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
-        raise ValueError(f"delimiter must be one character (not a quote or newline), got {delimiter!r}.")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"'"):
+        raise ValueError(
+            f"delimiter must be one character (not a quote or newline), such as ',' or ';', got {delimiter!r:.40}."
+        )
     sep = delimiter or _sniff(first, name)
-    reader = csv.reader(itertools.chain([first], it), delimiter=sep)
+    # strict: a quote that is never closed is an error at the end of the file, not a cell that swallows the rest
+    reader = csv.reader(itertools.chain([first], it), delimiter=sep, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
         width = len(header)
@@ -317,6 +334,11 @@ def _parse(
             if report is not None:
                 report()
     except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise ValueError(
+                f'{name}: the file ends inside a quoted cell: a " is never closed, so every line after it '
+                "would be one cell; close the quote or remove it."
+            ) from None
         raise ValueError(f"{name}, line {reader.line_num + skipped}: not a readable CSV file ({exc}).") from None
     return table.result()
 
@@ -329,10 +351,24 @@ def _label_index(header: list[str], label: str | int, name: str) -> int:
     if isinstance(label, str):
         if label not in header:
             raise ValueError(f"{name}: no column named {label!r}; the header has {header[:20]}.")
-        return header.index(label)
-    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not -width <= label < width:
+        if header.count(label) > 1:
+            raise ValueError(
+                f"{name}: {header.count(label)} columns are named {label!r}; rename one, or give the label "
+                "column by its index."
+            )
+        index = header.index(label)
+    elif isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+        raise ValueError(f"label must be a column name (str) or a column index (int), got {label!r:.40}.")
+    elif not -width <= label < width:
         raise ValueError(f"{name}: label column index {label!r} is out of range for {width} columns.")
-    return int(label) % width
+    else:
+        index = int(label) % width
+    if not header[index]:
+        raise ValueError(
+            f"{name}: the label column (column {index + 1}) has no name in the header; a trailing "
+            f"delimiter in the header line? Remove it, or name the column."
+        )
+    return index
 
 
 class _Table:

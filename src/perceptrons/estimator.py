@@ -772,18 +772,29 @@ class _BasePerceptron(BaseEstimator):
         from_meta = MLP.from_file(arrays, meta["net"])
         self.net_ = from_meta
         self._bind_views()
-        self.n_features_in_ = int(meta["n_features_in"])
+        self.n_features_in_ = _count(meta, "n_features_in", 1)
         if "feature_names_in" in meta:
-            self.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+            names = meta["feature_names_in"]
+            if not (
+                isinstance(names, list) and len(names) == self.n_features_in_ and all(isinstance(n, str) for n in names)
+            ):
+                raise ValueError(f"feature_names_in must be a list of {self.n_features_in_} strings (one per feature)")
+            self.feature_names_in_ = np.asarray(names, dtype=object)
         self._validate_params()  # crafted values (a negative learning rate...) are refused, not half-loaded
-        n_iter = meta["n_iter"]
-        if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
-            raise ValueError(f"n_iter must be a non-negative int, got {n_iter!r}")
-        self.n_iter_ = n_iter
-        self.t_ = int(meta.get("t", 0))
+        if from_meta.activation != self.activation:
+            raise ValueError(
+                f"the network's activation is {from_meta.activation!r}, the estimator's {self.activation!r}"
+            )
+        self.n_iter_ = _count(meta, "n_iter", 0)
+        self.t_ = _count(meta, "t", 0, default=0)
         self.n_outputs_ = from_meta.sizes[-1]
         self.n_layers_ = len(from_meta.sizes)
         self.out_activation_ = meta.get("out_activation", from_meta.output)
+        if self.out_activation_ != self._out_activation():  # the head its fit would choose, from its loss/targets
+            raise ValueError(
+                f"out_activation {str(self.out_activation_)[:40]!r} is not what this {type(self).__name__} uses "
+                f"({self._out_activation()!r} for its settings and targets)"
+            )
         if "loss_curve" in meta:  # files of the first edition
             meta = {"loss_curve_": meta["loss_curve"], **meta}
         for key in _RECORDS:
@@ -793,7 +804,7 @@ class _BasePerceptron(BaseEstimator):
                 if not (value is None or isinstance(value, (int, float)) or numbers_only):
                     raise ValueError(f"{key} must be a number or a list of numbers")
                 setattr(self, key, value)
-        self._no_improvement_count = int(meta.get("no_improvement_count", 0))
+        self._no_improvement_count = _count(meta, "no_improvement_count", 0, default=0)
         self._best_params = from_meta.flat_params.copy()
         sizes = from_meta.sizes
         if (
@@ -809,6 +820,14 @@ class _BasePerceptron(BaseEstimator):
     def save(self, path: str | Path) -> None:
         """Save the fitted estimator (``.npz`` + JSON metadata, atomic); ``perceptrons.load`` reads it."""
         model_files.save_arrays(path, *self.to_file())
+
+
+def _count(meta: dict[str, Any], key: str, lo: int, default: int | None = None) -> int:
+    """``meta[key]`` as an int of at least ``lo`` (a ValueError naming it otherwise: 2.9 is no count)."""
+    value = meta.get(key, default) if default is not None else meta[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise ValueError(f"{key} must be an integer of at least {lo}, got {str(value)[:40]!r}")
+    return value
 
 
 def _sample_weight(sample_weight: Any, n: int) -> Array | None:
@@ -1042,16 +1061,25 @@ class PerceptronClassifier(ClassifierMixin, _BasePerceptron):
     @classmethod
     def from_file(cls, arrays: dict[str, Any], meta: dict[str, Any]) -> PerceptronClassifier:
         """Rebuild a fitted estimator from :meth:`to_file`'s arrays and metadata (ValueError if inconsistent)."""
-        clf = cls(**_params_from_file(meta))
+        clf = cls(**_params_from_file(cls, meta))
         clf.classes_ = _classes_from_file(meta["classes"], meta["classes_dtype"])
-        kind = meta.get("target_type", "multiclass" if len(clf.classes_) > 2 else "binary")
+        n = len(clf.classes_)
+        kind = meta.get("target_type", "multiclass" if n > 2 else "binary")
+        # what a fit makes of its targets: <= 2 classes one logistic unit, more a softmax unit each,
+        # multilabel targets (classes 0..k-1) a logistic unit per label
+        if kind not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"target_type must be binary, multiclass or multilabel-indicator, got {str(kind)[:40]!r}")
+        if (kind == "binary") != (n <= 2) and kind != "multilabel-indicator":
+            raise ValueError(f"target_type {kind!r} does not fit {n} classes")
+        if kind == "multilabel-indicator" and clf.classes_.tolist() != list(range(n)):
+            raise ValueError("a multilabel classifier's classes must be its label indices 0..k-1")
         lb = LabelBinarizer()
-        lb.fit(np.eye(len(clf.classes_), dtype=int) if kind.startswith("multilabel") else clf.classes_)
+        lb.fit(np.eye(n, dtype=int) if kind.startswith("multilabel") else clf.classes_)
         clf._label_binarizer = lb
         clf._restore(arrays, meta)
-        expected = len(clf.classes_) if clf.out_activation_ == "softmax" or kind.startswith("multilabel") else 1
+        expected = 1 if kind == "binary" else n
         if clf.n_outputs_ != expected:
-            raise ValueError(f"the saved classifier has {clf.n_outputs_} outputs for {len(clf.classes_)} classes.")
+            raise ValueError(f"the saved classifier has {clf.n_outputs_} outputs for {n} classes ({kind}).")
         return clf
 
 
@@ -1192,7 +1220,7 @@ class PerceptronRegressor(RegressorMixin, _BasePerceptron):
     @classmethod
     def from_file(cls, arrays: dict[str, Any], meta: dict[str, Any]) -> PerceptronRegressor:
         """Rebuild a fitted estimator from :meth:`to_file`'s arrays and metadata (ValueError if inconsistent)."""
-        reg = cls(**_params_from_file(meta))
+        reg = cls(**_params_from_file(cls, meta))
         reg._restore(arrays, meta)
         return reg
 
@@ -1240,9 +1268,12 @@ def _like_input(out: Array, X: Any) -> Array:
     return to_namespace(out, namespace_of(X), device_of(X))
 
 
-def _params_from_file(meta: dict[str, Any]) -> dict[str, Any]:
+def _params_from_file(cls: type, meta: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(meta.get("params"), dict):
         raise ValueError("the estimator's 'params' must be an object of constructor arguments")
+    foreign = sorted(set(meta["params"]) - set(cls._get_param_names()))  # type: ignore[attr-defined]
+    if foreign:
+        raise ValueError(f"the parameters {foreign[:5]} are not those of a {cls.__name__} (a file of another kind?)")
     return dict(meta["params"])
 
 

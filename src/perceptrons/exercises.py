@@ -147,14 +147,24 @@ def _alone(fn: Any, name: str, refs: Mapping[str, Callable[..., Any]]) -> Any:
 
 
 # -- comparing, and naming the mistake ----------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if isinstance(v, np.ndarray):
+def _fmt(v: Any, depth: int = 0) -> str:
+    """A short picture of what a learner's function returned, whatever it is (a list holding itself, an
+    object whose repr fails or never ends): nested at most three deep, at most 200 characters of a repr."""
+    if depth > 3:
+        return "..."
+    if isinstance(v, np.ndarray) and v.dtype != object:
         text = np.array2string(v, precision=4, suppress_small=False, max_line_width=10_000, threshold=40)
         return f"{text}  (shape {v.shape})".replace("\n", "")
     if isinstance(v, (list, tuple)):
-        inner = ", ".join(_fmt(x) for x in v[:6]) + (", ..." if len(v) > 6 else "")
+        inner = ", ".join(_fmt(x, depth + 1) for x in v[:6]) + (", ..." if len(v) > 6 else "")
         return f"{type(v).__name__} of {len(v)}: ({inner})"
-    return repr(v)
+    if isinstance(v, np.ndarray):
+        return f"array of Python objects (shape {v.shape})"
+    try:
+        text = repr(v)
+    except Exception as exc:  # the learner's own class
+        return f"<a {type(v).__name__} whose repr raised {type(exc).__name__}>"
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _close(got: Any, expected: Array, rtol: float = 1e-7, atol: float | Array = 1e-10) -> bool:

@@ -41,6 +41,7 @@ MAX_BYTES = 2**31
 MAX_META_CHARS = 1_000_000  # the JSON metadata: sizes, classes, a loss curve; never megabytes
 MAX_META_DEPTH = 32
 MAX_MEMBERS = 10_000
+_CHUNK = 1 << 20  # bytes read at a time
 MAX_RATIO = 50  # uncompressed / compressed size of the arrays: weights barely compress
 _NPY_HEADER_MAX = 10_000  # numpy's own default limit for a header
 
@@ -60,8 +61,16 @@ def writable_target(path: str | Path) -> Path:
 
     Refuses a directory, a FIFO, a device or socket, a dangling symlink, and a missing directory.
     """
+    text = os.fspath(path)
+    if not str(text).strip():
+        raise ValueError("the file name is empty; give a file name like model.npz.")
+    if str(text).endswith(("/", os.sep)):
+        raise ValueError(f"cannot write {str(text)!r}: it names a folder (it ends with a slash); give a file name.")
     path = Path(path)
-    real = path.resolve()
+    try:
+        real = path.resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before Python 3.13, OSError after)
+        raise ValueError(f"cannot write {str(path)!r}: {exc}; it is a symlink loop or unreachable.") from None
     if path.is_symlink() and not real.exists():
         raise ValueError(f"cannot write {str(path)!r}: it is a symlink to {str(real)!r}, which does not exist.")
     if real.exists():
@@ -94,7 +103,10 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     mode = stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o666
     tmp = real.parent / f".{real.name}.{secrets.token_hex(6)}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(tmp, flags, mode)
+    try:
+        fd = os.open(tmp, flags, mode)
+    except OSError as exc:  # named by the target the user gave, not our temporary name
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -103,6 +115,11 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
                 os.chmod(fh.fileno(), mode)  # the umask does not apply when overwriting, as with open()
             os.fsync(fh.fileno())
         os.replace(tmp, real)
+    except OSError as exc:  # a full disk, a quota: say which file could not be written
+        tmp.unlink(missing_ok=True)
+        if exc.filename not in (None, str(tmp)):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -176,33 +193,46 @@ def _depth(obj: Any) -> int:
     return deepest
 
 
-def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype, int]:
+def _read_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> tuple[tuple[int, ...], np.dtype, int]:
     """Shape, dtype and header length of one ``.npy`` member, reading only its header."""
     with zf.open(info) as fh:
-        version = npy.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = npy.read_array_header_1_0(fh, max_header_size=_NPY_HEADER_MAX)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy.read_array_header_2_0(fh, max_header_size=_NPY_HEADER_MAX)
-        else:
-            raise ValueError(f"array {info.filename!r} has .npy version {version}; expected 1.0 or 2.0")
+        try:
+            version = npy.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = npy.read_array_header_1_0(fh, max_header_size=_NPY_HEADER_MAX)
+            elif version == (2, 0):
+                shape, fortran, dtype = npy.read_array_header_2_0(fh, max_header_size=_NPY_HEADER_MAX)
+            else:
+                raise ValueError(f"it has .npy version {version}, expected 1.0 or 2.0")
+        except (ValueError, TypeError, SyntaxError, EOFError):  # NumPy's own words name its internals
+            raise ValueError(
+                f"{where}: entry {info.filename!r} is not a readable array (its .npy header is missing, cut "
+                "short or malformed); the file is corrupted or was not written by perceptrons."
+            ) from None
         header_len = fh.tell()
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-        raise ValueError(f"array {info.filename!r} has dtype {dtype}; model files hold plain numbers and text only")
+        raise ValueError(
+            f"{where}: array {info.filename!r} has dtype {dtype}; model files hold plain numbers and text only."
+        )
     if fortran and len(shape) > 1:
-        raise ValueError(f"array {info.filename!r} is stored in Fortran order; perceptrons writes C order")
+        raise ValueError(f"{where}: array {info.filename!r} is stored in Fortran order; perceptrons writes C order.")
     return tuple(int(s) for s in shape), dtype, header_len
 
 
 def _read_data(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """Exactly the declared bytes of one member (its size was checked against the header before)."""
-    count = int(np.prod(shape, dtype=np.int64))
+    """Exactly the declared bytes of one member (its size was checked against its header before)."""
+    out = np.empty(shape, dtype=dtype)
+    buf = out.reshape(-1).view(np.uint8).data  # filled chunk by chunk: no second copy of the data
     with zf.open(info) as fh:
-        fh.seek(info.file_size - count * dtype.itemsize)  # past the header
-        data = fh.read(count * dtype.itemsize)
-    if len(data) != count * dtype.itemsize:
-        raise zipfile.BadZipFile(f"array {info.filename!r} is truncated")
-    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()  # a writable array of its own
+        fh.seek(info.file_size - len(buf))  # past the header: _check_size made this exact
+        done = 0
+        while done < len(buf):
+            chunk = fh.read(min(_CHUNK, len(buf) - done))
+            if not chunk:
+                raise zipfile.BadZipFile(f"array {info.filename!r} is truncated")
+            buf[done : done + len(chunk)] = chunk
+            done += len(chunk)
+    return out
 
 
 def _members(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
@@ -225,20 +255,20 @@ def _members(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
 def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo | None, where: str) -> dict[str, Any]:
     if info is None:
         raise ValueError(f"{where}: not a perceptrons model file (no __meta__ entry); was it saved by perceptrons?")
-    shape, dtype, _ = _read_header(zf, info)
+    shape, dtype, header_len = _read_header(zf, info, where)
     if shape != () or dtype.kind != "U" or dtype.itemsize // 4 > MAX_META_CHARS:
         raise ValueError(
             f"{where}: the metadata entry must be one JSON string of at most {MAX_META_CHARS} characters, "
             f"got shape {shape}, dtype {dtype}."
         )
-    _check_size(info, shape, dtype, where)
+    _check_size(info, shape, dtype, header_len, where)
     text = str(_read_data(zf, info, shape, dtype)[()])
     try:
         meta = json.loads(text)
     except RecursionError:
         raise ValueError(f"{where}: the metadata is nested too deeply (at most {MAX_META_DEPTH} levels).") from None
-    except json.JSONDecodeError:
-        raise ValueError(f"{where}: the metadata of this model file is corrupted (not JSON).") from None
+    except ValueError as exc:  # not JSON, or an integer of more digits than Python converts
+        raise ValueError(f"{where}: the metadata of this model file is corrupted ({_short(exc)[:120]}).") from None
     if not isinstance(meta, dict):
         raise ValueError(f"{where}: not a perceptrons model file (its metadata is a JSON {type(meta).__name__}).")
     if _depth(meta) > MAX_META_DEPTH:
@@ -256,14 +286,13 @@ def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo | None, where: str) ->
     return meta
 
 
-def _check_size(info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype, where: str) -> None:
-    """The member's size in the zip directory must be header + the declared data, nothing more."""
+def _check_size(info: zipfile.ZipInfo, shape: tuple[int, ...], dtype: np.dtype, header_len: int, where: str) -> None:
+    """The member's size in the zip directory must be its header + the declared data, to the byte."""
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    header_len = info.file_size - nbytes
-    if header_len < 0 or header_len > _NPY_HEADER_MAX + 12:
+    if info.file_size != header_len + nbytes:
         raise ValueError(
-            f"{where}: array {info.filename!r} declares {nbytes} bytes of data but its entry holds "
-            f"{info.file_size} bytes; the file is corrupted or crafted."
+            f"{where}: array {info.filename!r} declares {header_len} bytes of header and {nbytes} of data, "
+            f"but its entry holds {info.file_size} bytes (truncated, padded or crafted); it was not read."
         )
 
 
@@ -326,16 +355,16 @@ def _check_headers(
     headers = {}
     total = 0
     for name, info in members.items():
-        shape, dtype, _ = _read_header(zf, info)
+        shape, dtype, header_len = _read_header(zf, info, where)
         if layout is not None and (shape, dtype) != (layout[name][0], np.dtype(layout[name][1])):
             want_shape, want_dtype = layout[name]
             raise ValueError(
-                f"{where}: array {name!r} is {np.dtype(dtype).name} of shape {shape}, but the metadata implies "
-                f"{np.dtype(want_dtype).name} of shape {want_shape}; the file is inconsistent."
+                f"{where}: array {name!r} is {_dtype_words(dtype)} of shape {shape}, but the metadata implies "
+                f"{_dtype_words(np.dtype(want_dtype))} of shape {want_shape}; the file is inconsistent."
             )
         if dtype.kind not in "biuf":
             raise ValueError(f"{where}: array {name!r} has dtype {dtype}; model arrays hold numbers.")
-        _check_size(info, shape, dtype, where)
+        _check_size(info, shape, dtype, header_len, where)
         total += info.file_size
         if total > max_bytes:
             raise ValueError(
@@ -350,6 +379,12 @@ def _check_headers(
             "weights do not compress like that, so the file is crafted (a zip bomb?) and was not read."
         )
     return headers
+
+
+def _dtype_words(dtype: np.dtype) -> str:
+    """``float64 (little-endian, '<f8')``: the name alone hides a byte order that differs."""
+    order = {"<": "little-endian", ">": "big-endian"}.get(dtype.str[0])
+    return f"{dtype.name} ({order}, {dtype.str!r})" if order else f"{dtype.name} ({dtype.str!r})"
 
 
 def _short(exc: BaseException) -> str:

@@ -380,6 +380,11 @@ def roundoff_floor(loss: Array | float, h: float) -> Array:
 def _as_named(params: Any) -> tuple[dict[str, Array], Callable[[dict[str, Array]], Any]]:
     """``params`` (a mapping or a list/tuple of arrays) as named float64 copies, and the function
     that turns such a dict back into the caller's container."""
+    if isinstance(params, (Mapping, list, tuple)) and len(params) == 0:  # nothing checked must not read as PASSED
+        raise ValueError(
+            f"params is an empty {type(params).__name__}: there is nothing to check; pass the parameters fn takes, "
+            "e.g. gradcheck(fn, {'W': W, 'b': b})."
+        )
     if isinstance(params, Mapping):
         keys = list(params)
         named = {str(k): _float_array(v, f"params[{k!r}]") for k, v in params.items()}

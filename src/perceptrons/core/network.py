@@ -252,7 +252,7 @@ class ParamViews(MutableMapping[str, Array]):
             raise ValueError(f"params[{key!r}] must hold real numbers, got dtype {arr.dtype}.")
         dtype = np.dtype(view.dtype) if isinstance(view, np.ndarray) else np.dtype(str(view.dtype).split(".")[-1])
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported just below
-            cast = arr.astype(dtype)
+            cast = arr.astype(dtype, copy=False)  # no copy when it has the dtype: it is copied into the view
         if not np.isfinite(cast).all():  # checked after the cast: 1e39 is inf in float32
             raise ValueError(f"params[{key!r}] must hold finite numbers (in {dtype}).")
         if isinstance(view, np.ndarray):
@@ -308,18 +308,7 @@ class MLP:
         seed: int | np.random.Generator | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        self.output = check_choice("output", output, HEADS)
-        self.sizes = check_sizes(sizes, HEADS[output].min_outputs)
-        self.activation = check_choice("activation", activation, ACTIVATIONS)
-        self.init = check_choice("init", init, INITS)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
-            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}.")
-        shapes = param_shapes(self.sizes)
-        n = memory.n_params(self.sizes)
-        memory.check(f"MLP({self.sizes}) with {n:,} parameters", n * self.dtype.itemsize)  # before allocating
-        self._theta = np.empty(sum(math.prod(s) for s in shapes.values()), dtype=self.dtype)
-        self._params = ParamViews(self._theta, shapes)
+        self._allocate(sizes, activation, output, init, dtype)
         rng = as_generator(seed)
         kind = init if init != "auto" else ("he" if activation in ("relu", "leaky_relu") else "glorot")
         for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
@@ -333,6 +322,21 @@ class MLP:
                 bound = math.sqrt(6.0 / (fan_in + fan_out))
                 self._params[f"W{i}"] = rng.uniform(-bound, bound, (fan_in, fan_out))
                 self._params[f"b{i}"] = np.zeros(fan_out)
+
+    def _allocate(self, sizes: Sequence[int], activation: str, output: str, init: str, dtype: Any) -> None:
+        """Check the settings and make the (uninitialised) parameter vector and its views."""
+        self.output = check_choice("output", output, HEADS)
+        self.sizes = check_sizes(sizes, HEADS[output].min_outputs)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.init = check_choice("init", init, INITS)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}.")
+        shapes = param_shapes(self.sizes)
+        n = memory.n_params(self.sizes)
+        memory.check(f"MLP({self.sizes}) with {n:,} parameters", n * self.dtype.itemsize)  # before allocating
+        self._theta = np.empty(sum(math.prod(s) for s in shapes.values()), dtype=self.dtype)
+        self._params = ParamViews(self._theta, shapes)
 
     # -- parameters and copies ----------------------------------------------------------------
     @property
@@ -541,15 +545,18 @@ class MLP:
     def from_file(cls, arrays: Mapping[str, Array], meta: Mapping[str, Any], xp: Any = None, device: Any = None) -> MLP:
         """Rebuild a network from :meth:`to_file`'s arrays and metadata (raises ValueError if inconsistent),
         onto the library ``xp`` and ``device`` if given (see :meth:`to`)."""
-        net = cls(
+        net = cls.__new__(cls)  # no random weights drawn only to be overwritten: a load holds the file's
+        net._allocate(  # arrays and the network's vector, never more
             meta["sizes"],
-            activation=meta["activation"],
-            output=meta.get("output", "softmax"),
-            init=meta.get("init", "auto"),
-            seed=0,
-            dtype=meta.get("dtype", "float64"),
+            meta["activation"],
+            meta.get("output", "softmax"),
+            meta.get("init", "auto"),
+            meta.get("dtype", "float64"),
         )
-        net.params = arrays
+        if set(arrays) != set(net._params):
+            raise ValueError(f"the arrays must be {sorted(net._params)}, got {sorted(arrays)[:20]}.")
+        for k in net._params:  # each checked (shape, finite after the cast) as it is written
+            net._params[k] = arrays[k]
         return net if xp is None else net.to(xp, device)
 
     @classmethod

@@ -59,6 +59,7 @@ from .session import LIMITS, SLICE_S, ConfigError, Session, python_code
 
 STATIC = Path(__file__).parent / "static"
 MAX_MESSAGE = 1_500_000  # bytes (UTF-8) of one text message; larger ones get an error reply
+MAX_DIGITS = 30  # of an integer in a message: more is no setting's value, and costs time to convert
 HARD_MAX_MESSAGE = 8_000_000  # beyond this aiohttp closes the socket (code 1009), after our error message
 OVERSIZE_GRACE_S = 1.0  # ... and after the rest of the oversized message has arrived (at most this long)
 FPS = 30
@@ -226,6 +227,14 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows; send finite numbers")
 
 
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:  # Python refuses to convert such ints, and no setting needs them
+        raise ValueError(
+            f"a number of {len(text.lstrip('-'))} digits is not a number JSON allows here; send at most {MAX_DIGITS}"
+        )
+    return int(text)
+
+
 class Connection:
     """One browser tab: its session and the play loop that streams frames."""
 
@@ -316,7 +325,7 @@ class Connection:
             await self.error(f"message of {size} bytes is larger than the limit of {MAX_MESSAGE}; send less data.")
             return
         try:
-            msg = json.loads(text, parse_constant=_reject_constant)
+            msg = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
         except ValueError as exc:
             detail = str(exc) if "JSON allows" in str(exc) else 'expected a JSON object like {"type": "play"}'
             await self.error(f"malformed message: {detail}.")

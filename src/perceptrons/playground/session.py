@@ -125,10 +125,17 @@ class ConfigError(ValueError):
 
 def _num(cfg: dict[str, Any], key: str, lo: float, hi: float, integer: bool = False) -> Any:
     v = cfg[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and float(v) != int(v)):
-        raise ConfigError(f"{key} must be {'an integer' if integer else 'a number'} in [{lo}, {hi}], got {v!r}.")
-    if not (lo <= v <= hi) or not math.isfinite(v):
-        raise ConfigError(f"{key} must be in [{lo}, {hi}], got {v!r}.")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(f"{key} must be {'an integer' if integer else 'a number'} in [{lo}, {hi}], got {v!r:.80}.")
+    shown = (
+        f"{v:.6g}"
+        if isinstance(v, float) or abs(v) < 10**15
+        else f"an integer of about {int(abs(v).bit_length() * 0.30103) + 1} digits"
+    )
+    if not (isinstance(v, int) or math.isfinite(v)) or not lo <= v <= hi:  # int against float: exact, no overflow
+        raise ConfigError(f"{key} must be in [{lo}, {hi}], got {shown}.")
+    if integer and isinstance(v, float) and not v.is_integer():
+        raise ConfigError(f"{key} must be an integer in [{lo}, {hi}], got {shown}.")
     return int(v) if integer else float(v)
 
 
