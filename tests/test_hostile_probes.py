@@ -265,3 +265,95 @@ def test_a_zip_with_the_metadata_only_is_not_a_model(tmp_path):
         zf.writestr("__meta__.npy", _npy(np.array(json.dumps(_mlp_meta([2, 2])))))
     with pytest.raises(ValueError, match="do not match its metadata"):
         perceptrons.load(p)
+
+
+# -- the third round ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "labels",
+    [["0", "-0", "1"], ["1", "1.0", "+1", "01"]],  # "-0" is not the spelling of 0, nor "1.0" of 1
+)
+def test_labels_that_read_alike_stay_distinct(labels):
+    X, y, classes = parse_csv("x,label\n" + "".join(f"{i},{v}\n" for i, v in enumerate(labels)))
+    assert len(set(classes.tolist())) == len(classes) == len(labels)
+    assert [str(c) for c in classes[y]] == labels
+
+
+@pytest.mark.parametrize("nul", ["a\x00", "a\x00b"])
+def test_a_label_holding_nul_is_refused_not_merged(nul):
+    """NumPy's strings drop trailing NULs ('a' and 'a\\0' would be one name for two classes): a NUL in a
+    CSV is binary residue, refused wherever it sits."""
+    with pytest.raises(ValueError, match="NUL"):
+        parse_csv(f"x,label\n1,a\n2,{nul}\n")
+
+
+def test_a_huge_cell_says_what_it_may_be():
+    with pytest.raises(ValueError, match="field larger.*quote that is never closed"):
+        parse_csv("x,y\n" + "1" * 200_000 + ",a\n2,b\n")
+
+
+@pytest.mark.parametrize("label, column", [("²", "²"), ("١", "١"), ("--5", "--5")])
+def test_a_label_option_in_other_digits_is_a_column_name(tmp_path, label, column):
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text(f"a,b,{column},x\n1,2,p,9\n3,4,q,8\n5,6,p,7\n7,8,q,6\n1,1,p,5\n2,2,q,4\n3,3,p,3\n4,4,q,2\n")
+    proc = _cli("train", "--csv", str(csv_file), f"--label={label}", "--epochs", "1", "--test-size", "0.5")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("hidden", [",,,", "16,,8", "²", "-4"])
+def test_hidden_sizes_with_empty_or_odd_items_are_refused(hidden):
+    proc = _cli("train", "--hidden", hidden, "--epochs", "1")
+    assert proc.returncode == 2 and "expected hidden sizes" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("where", ["/proc/report", "/sys/report", "afile/sub"])
+def test_report_out_that_cannot_be_made_is_refused_before_the_study(tmp_path, where):
+    (tmp_path / "afile").write_text("x")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    line = _one_error_line(_cli("report", "--quick", "--format", "html", "--out", out))
+    assert out in line and ".tmp" not in line
+
+
+def test_evaluate_labels_that_do_not_fit_the_model(tmp_path):
+    X = np.random.default_rng(0).random((20, 2))
+    PerceptronRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X, X.sum(axis=1)).save(tmp_path / "reg.npz")
+    from perceptrons.estimator import PerceptronClassifier
+
+    PerceptronClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, ["p", "q"] * 10).save(tmp_path / "clf.npz")
+    csv_file = tmp_path / "d.csv"
+    csv_file.write_text("x,y,c\n1,2,a\n3,4,b\n")
+    assert "holds text ('a')" in _one_error_line(_cli("evaluate", str(tmp_path / "reg.npz"), "--csv", str(csv_file)))
+    line = _one_error_line(_cli("evaluate", str(tmp_path / "clf.npz"), "--csv", str(csv_file)))
+    assert "['a', 'b'], which are not classes of the model" in line
+    proc = _cli("evaluate", str(tmp_path / "clf.npz"), "--hidden", "5")  # a new network's option: not evaluate's
+    assert proc.returncode == 2 and "unrecognized arguments: --hidden" in proc.stderr
+
+
+def test_playground_csv_far_values_and_lone_surrogates_get_specific_errors():
+    far = "x,y,c\n" + "".join(f"{v},{v},{c}\n" for v, c in ((1e300, "a"), (-1e300, "b"), (1, "a"), (2, "b")))
+    with pytest.raises(ConfigError, match="within \\+-1e\\+06; its data row 1"):
+        Session({"dataset": "csv", "csv": far})
+    with pytest.raises(ConfigError, match="lone surrogate"):
+        Session({"dataset": "csv", "csv": "x,y,c\n1,2,\ud800\n3,4,b\n"})
+
+
+def test_messages_say_finite_and_keep_their_quotes(tmp_path):
+    assert "finite number > 0, got inf" in _one_error_line(_cli("train", "--lr", "inf"))
+    X = np.random.default_rng(0).random((10, 2))
+    Y = np.eye(2)[np.arange(10) % 2]
+    with pytest.raises(ValueError, match="random_seed"):
+        course.train_one_layer(X, Y, X, Y, 0.1, random_seed=-1)
+    with pytest.raises(ValueError, match="random_seed"):
+        course.train_two_layer(X, Y, X, Y, 0.1, n_hidden=2, random_seed=2**32)
+    arrays, meta = model_files.load_arrays(_saved_mlp(tmp_path))
+    p = tmp_path / "bad.npz"
+    model_files.save_arrays(
+        p, arrays, {**{k: v for k, v in meta.items() if k not in ("format", "version")}, "dtype": "x"}
+    )
+    with pytest.raises(ValueError, match="got 'x'\\.?$"):
+        perceptrons.load(p)
+
+
+def _saved_mlp(tmp_path):
+    p = tmp_path / "m.npz"
+    MLP([2, 2], seed=0).save(p)
+    return p

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -85,10 +86,12 @@ def _path(text: str) -> str:
 
 
 def _sizes(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected hidden sizes like 16 or 16,8, got {text!r}") from None
+    items = text.replace(" ", "").split(",")
+    if items == [""]:
+        return []  # '' is no hidden layer
+    if not all(re.fullmatch(r"[0-9]+", x) for x in items):  # ASCII digits: '16,,8' or '²' is a typo, not a size
+        raise argparse.ArgumentTypeError(f"expected hidden sizes like 16 or 16,8 ('' for none), got {text!r}")
+    return [int(x) for x in items]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -254,6 +257,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.csv is not None:
             X, labels, classes = load_csv(args.csv, label=args.label, delimiter=args.delimiter)
             y = classes[labels]
+        where = args.csv or f"the {args.data or 'moons'} data"
+        if isinstance(model, PerceptronClassifier):
+            unknown = sorted(set(np.unique(y).tolist()) - set(model.classes_.tolist()), key=str)
+            if unknown:
+                raise ValueError(
+                    f"the labels of {where} include {unknown[:5]}, which are not classes of the model in "
+                    f"{args.model} ({model.classes_.tolist()[:10]}); give data with the model's labels (--label)."
+                )
+        elif y.dtype.kind not in "iuf":
+            raise ValueError(
+                f"the label column of {where} holds text ({str(y[0])[:20]!r}); the {type(model).__name__} in "
+                f"{args.model} predicts numbers: give a numeric column with --label."
+            )
         print(f"{type(model).__name__}({model.net_})")
         score = "accuracy" if isinstance(model, PerceptronClassifier) else "R^2"
         if not isinstance(model, PerceptronClassifier):
@@ -277,7 +293,8 @@ def cmd_playground(args: argparse.Namespace) -> int:
     return 0
 
 
-def _data_args(p: argparse.ArgumentParser) -> None:
+def _data_args(p: argparse.ArgumentParser, network: bool = True) -> None:
+    """The data options, and (``network``) those of a new network: evaluate uses the saved one."""
     g = p.add_argument_group("data")
     g.add_argument("--data", default=None, choices=sorted(DATASETS), help="built-in data set (default moons)")
     g.add_argument("--csv", type=_path, help="a CSV file with a header row instead of a built-in data set")
@@ -286,11 +303,16 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n", type=int, default=300, help="number of points (default 300)")
     g.add_argument("--noise", type=float, default=None, help="noise of the data set (default: its own)")
     g.add_argument("--classes", type=int, default=None, help="classes for blobs and spiral")
+    if network:
+        _network_args(p)
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed for data, weights and sample order (default 0)")
+
+
+def _network_args(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("network")
     m.add_argument("--hidden", type=_sizes, default=[16], help="hidden sizes, e.g. 16 or 16,8; '' for none")
     m.add_argument("--activation", default="relu", choices=list(ACTIVATIONS))
     m.add_argument("--init", default="auto", choices=["auto", "normal", "he", "glorot"])
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed for data, weights and sample order (default 0)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -340,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="accuracy of a saved model (perceptrons.load format) on data")
     p.add_argument("model", help="a model file written by --save, MLP.save or PerceptronClassifier.save")
-    _data_args(p)
+    _data_args(p, network=False)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("check", help="check a learner's course functions (softmax, forward_one_layer, ...)")
@@ -376,8 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(exc, BrokenPipeError):
             print(f"error: {exc.strerror or exc} (the standard output).", file=sys.stderr)
         return 0 if isinstance(exc, BrokenPipeError) else 2
-    if getattr(args, "label", None) is not None and args.label.lstrip("-").isdigit():
-        args.label = int(args.label)
+    if getattr(args, "label", None) is not None and re.fullmatch(r"-?[0-9]+", args.label):
+        args.label = int(args.label)  # an index; anything else (e.g. a name written in other digits) is a name
     try:
         status = int(args.func(args))
         _flush_stdout()  # a full disk or closed pipe is reported here, not at exit

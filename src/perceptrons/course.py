@@ -253,6 +253,14 @@ def compute_grads_two_layers(
     return d_Wo, d_bo, x @ d_bh.T, d_bh
 
 
+def _seed(random_seed: Any) -> int:
+    """The notebook's ``RandomState`` seed: an int in [0, 2**32)."""
+    check_positive("random_seed", random_seed, integer=True, allow_zero=True)
+    if random_seed >= 2**32:
+        raise ValueError(f"random_seed must be below 2**32 (NumPy's RandomState), got {random_seed}.")
+    return int(random_seed)
+
+
 def _check_data(X_train: Any, Y_train: Any, X_test: Any, Y_test: Any) -> tuple[Array, Array, Array, Array]:
     """The notebook's data sets: samples are rows here, X (N, INPUT_SHAPE) and one-hot Y (N, N_CLASSES)."""
     for name, a, expected in (
@@ -326,7 +334,7 @@ def train_one_layer(
     D, C = X_train.shape[1], Y_train.shape[1]
     # each step keeps W, b and d_W (and its finite-difference twin), its index, loss and hit: checked before any is drawn
     memory.check(f"train_one_layer with n_it={n_it:,}", n_it * (8 * (4 * D * C + C + 1) + 400))
-    rs = np.random.RandomState(random_seed)
+    rs = np.random.RandomState(_seed(random_seed))
     b = rs.normal(size=(C, 1))
     W = rs.normal(size=(D, C))
     indexes = rs.randint(np.shape(X_train)[0], size=n_it)
@@ -382,7 +390,7 @@ def train_two_layer(
         f"train_two_layer with n_hidden={n_hidden:,}, n_it={n_it:,}",
         memory.training_bytes(sizes, 1, X_train.shape[0] + X_test.shape[0], 8) + 100 * n_it,
     )
-    rs = np.random.RandomState(random_seed)
+    rs = np.random.RandomState(_seed(random_seed))
     bh = rs.normal(size=(n_hidden, 1))
     Wh = rs.normal(size=(D, n_hidden))
     bo = rs.normal(size=(C, 1))

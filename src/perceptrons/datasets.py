@@ -221,7 +221,7 @@ def one_hot(y: Any, n_classes: int | None = None) -> Array:
 #: the separators a header line is searched for when no delimiter is given
 DELIMITERS = (",", ";", "\t", "|")
 _CHUNK_CELLS = 1 << 14  # rows are converted to numbers in chunks of about this many cells (a few MB)
-_INT_LABEL = re.compile(r"-?(0|[1-9][0-9]*)")  # one spelling per integer: "01" or "+1" stay strings
+_INT_LABEL = re.compile(r"0|-?[1-9][0-9]*")  # one spelling per integer: "01", "+1" or "-0" stay strings
 
 
 def load_csv(
@@ -339,7 +339,8 @@ def _parse(
                 f'{name}: the file ends inside a quoted cell: a " is never closed, so every line after it '
                 "would be one cell; close the quote or remove it."
             ) from None
-        raise ValueError(f"{name}, line {reader.line_num + skipped}: not a readable CSV file ({exc}).") from None
+        hint = "; a quote that is never closed, or not a CSV file?" if "field larger" in str(exc) else ""
+        raise ValueError(f"{name}, line {reader.line_num + skipped}: not a readable CSV file ({exc}{hint}).") from None
     return table.result()
 
 
@@ -397,6 +398,9 @@ class _Table:
                 raise RuntimeError(f"{self.name}: rows from line {first_line} could not be converted.")
         X, labels = fast
         distinct, inverse = np.unique(labels, return_inverse=True)
+        nul = next((v for v in distinct.tolist() if "\x00" in v), None)
+        if nul is not None:  # NumPy's strings drop trailing NULs: 'a' and 'a\0' would become one name for two classes
+            raise ValueError(f"{self.name}: the label {nul[:40]!r} holds a NUL character; remove it from the file.")
         codes = np.array([self.seen.setdefault(v.strip(), len(self.seen)) for v in distinct.tolist()], dtype=np.intp)
         self.X_parts.append(X)
         self.label_parts.append(codes[inverse.reshape(-1)])

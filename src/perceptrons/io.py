@@ -26,6 +26,7 @@ import os
 import secrets
 import shutil
 import stat
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +132,15 @@ def check_replaceable_dir(out: str | Path, owns: Callable[[str], bool]) -> Path:
     out = Path(out).absolute()
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ValueError(f"cannot write the folder {str(out)!r}: it exists and is not a folder; choose another path.")
+    base = out.parent
+    while not base.exists():  # the nearest folder that exists: the new ones are made in it
+        base = base.parent
+    if not base.is_dir():
+        raise ValueError(f"cannot write the folder {str(out)!r}: {str(base)!r} is a file, not a folder.")
+    try:  # a folder the report can really be built in (not /proc, /sys, a read-only mount), tried now
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".probe", dir=base))
+    except OSError as exc:
+        raise ValueError(f"cannot write the folder {str(out)!r}: {exc.strerror} in {str(base)!r}.") from None
     if out.exists():
         foreign = sorted(p.name for p in out.iterdir() if not (p.is_file() and owns(p.name)))
         if foreign:
@@ -388,7 +398,9 @@ def _dtype_words(dtype: np.dtype) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip("'\"")
+    text = str(exc)
+    if isinstance(exc, KeyError) and len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]  # a KeyError's str is the quoted key; other messages keep their quotes
     return text if len(text) <= 300 else text[:300] + "..."
 
 

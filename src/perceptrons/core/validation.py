@@ -224,7 +224,8 @@ def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: 
     bad = value < 0 if allow_zero else value <= 0
     if bad or not math.isfinite(float(value)):
         raise ValueError(
-            f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}; "
+            f"{name} must be {'' if math.isfinite(float(value)) else 'a finite number '}"
+            f"{'>= 0' if allow_zero else '> 0'}, got {value!r}; "
             f"pass a {'non-negative' if allow_zero else 'positive'} {kind}."
         )
     return value

@@ -218,7 +218,14 @@ def validate_config(raw: Any) -> dict[str, Any]:
         text = cfg.get("csv")
         if not isinstance(text, str) or not text.strip():
             raise ConfigError("dataset 'csv' needs the file's text in 'csv'.")
-        if len(text.encode()) > LIMITS["csv_bytes"]:
+        try:
+            nbytes = len(text.encode())
+        except UnicodeEncodeError as exc:  # a lone UTF-16 surrogate, which no UTF-8 file holds
+            raise ConfigError(
+                f"the CSV text holds an invalid character ({text[exc.start]!r}, a lone surrogate) at position "
+                f"{exc.start}; send UTF-8 text."
+            ) from None
+        if nbytes > LIMITS["csv_bytes"]:
             raise ConfigError(f"the CSV is larger than {LIMITS['csv_bytes']} bytes; use a smaller file.")
     if cfg["dataset"] == "custom":
         pts = cfg.get("points")
@@ -251,6 +258,12 @@ def make_data(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         X, y, _ = parse_csv(cfg["csv"], cfg.get("label", -1), name="uploaded CSV")
         if X.shape[1] != 2:
             raise ConfigError(f"the playground draws 2 features; the CSV has {X.shape[1]}. Keep two feature columns.")
+        far = np.flatnonzero(np.abs(X).max(axis=1) > LIMITS["coordinate"])
+        if far.size:  # as for clicked points: the picture's window must stay finite
+            raise ConfigError(
+                f"the CSV's values must be within +-{LIMITS['coordinate']:g}; its data row {far[0] + 1} holds "
+                f"{X[far[0]].tolist()}. Rescale the data."
+            )
         if len(y) > LIMITS["points"]:
             raise ConfigError(f"the CSV has {len(y)} rows; the playground takes at most {LIMITS['points']}.")
         if y.max() + 1 > LIMITS["classes"]:
