@@ -204,3 +204,18 @@ def test_epochs_batches_are_the_rows_of_the_schedule():
     np.testing.assert_array_equal(ha.loss, losses)
     np.testing.assert_array_equal(a.flat_params, c.flat_params)
     assert ha.batch_sizes.tolist() == [32, 32, 32, 7] * 3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predictions_in_blocks_equal_one_pass_in_value_and_layout(dtype):
+    """Rows are independent, so the blocks give forward's logits bit for bit, in forward's (K, N)
+    layout (the heads' reductions over K run along its rows)."""
+    from perceptrons.core import network
+
+    net = MLP([3, 40, 4], seed=0, dtype=dtype)
+    X = np.random.default_rng(1).standard_normal((70_000, 3)).astype(dtype)  # several blocks of 26,214 rows
+    one = network.forward(net.params, X, "relu")
+    blocks = network.forward_in_blocks(net.params, X, "relu")
+    assert X.shape[0] > network.BLOCK_BYTES // (40 * np.dtype(dtype).itemsize)
+    np.testing.assert_array_equal(blocks, one)
+    assert blocks.strides == one.strides and blocks.flags.f_contiguous

@@ -112,11 +112,11 @@ def forward_in_blocks(params: Params, X: Any, activation: str) -> Array:
     if n <= rows:
         return forward(params, X, activation)
     first = forward(params, X[:rows], activation)
-    out = np.empty((n, first.shape[1]), dtype=first.dtype)
-    out[:rows] = first
+    outT = np.empty((first.shape[1], n), dtype=first.dtype)  # (K, N), as forward's: the heads' reductions
+    outT[:, :rows] = first.T  # over K then run along contiguous rows (a (N, K) array made them 3x slower)
     for lo in range(rows, n, rows):
-        out[lo : lo + rows] = forward(params, X[lo : lo + rows], activation)
-    return out
+        outT[:, lo : lo + rows] = forward(params, X[lo : lo + rows], activation).T
+    return outT.T
 
 
 def penalty_terms(W: Array, alpha: float, l1: float) -> Array:

@@ -13,9 +13,9 @@ parameter vector, so each step is one update of every layer). The optimiser keep
              theta <- theta - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(s) + eps)
              (Kingma & Ba 2015, bias corrections folded into the step size, as scikit-learn)
 
-NumPy arrays are updated in place: each ``y <- y + a x`` is one BLAS ``axpy`` (:func:`axpy`: one pass,
-no temporary; for the course's 2-16-2 network 0.2 us against 0.8 us for ``theta -= lr * g`` through a
-scratch array), the rest through ``out=`` into a scratch array; arrays of other Array API libraries
+NumPy arrays are updated in place: each ``y <- y + a x`` of up to :data:`AXPY_MAX` numbers is one BLAS
+``axpy`` (:func:`axpy`: one pass, no temporary; for the course's 2-16-2 network 0.2 us against 0.8 us for
+``theta -= lr * g``), larger ones NumPy's in-place operators; the rest through ``out=`` into a scratch array; arrays of other Array API libraries
 (PyTorch, CuPy, ...) with the standard's in-place operators (``theta -= ...``), on their device.
 """
 
@@ -43,10 +43,20 @@ def _check_fraction(name: str, value: float, allow_one: bool = False) -> float:
     return float(value)
 
 
+#: the largest ``axpy`` given to BLAS. SciPy's BLAS is its own OpenBLAS, beside NumPy's: up to 10,000
+#: numbers its axpy runs on the calling thread; above, it wakes its own thread pool, whose threads then
+#: spin on the cores NumPy's matrix products use. Measured here (2 cores, float32): a 512 x 785 x 512
+#: product 1.65 ms alone or beside axpy calls of 10,000 numbers, 8-12.6 ms beside calls of 10,001 to
+#: 670,000 (the optimiser of a 784-512-512-10 network made its training 3x slower). Above the limit
+#: NumPy's operators are one temporary and two passes, a cost that large networks do not notice.
+AXPY_MAX = 10_000
+
+
 def axpy(a: float, x: Array, y: Array) -> None:
     """``y <- y + a x`` in place (NumPy arrays of one dtype): BLAS ``axpy`` where ``y`` and ``x`` are
-    contiguous float32/float64 arrays, NumPy's in-place operators otherwise."""
-    blas_axpy = _AXPY.get(y.dtype)
+    contiguous float32/float64 arrays of at most :data:`AXPY_MAX` numbers, NumPy's in-place operators
+    otherwise. Which one runs depends on the size alone, so equal calls round alike."""
+    blas_axpy = _AXPY.get(y.dtype) if y.size <= AXPY_MAX else None
     if blas_axpy is not None and x.dtype == y.dtype and y.flags.c_contiguous and x.flags.c_contiguous:
         if y.ndim != 1:
             x, y = x.reshape(-1), y.reshape(-1)  # contiguous: views
