@@ -211,13 +211,18 @@ def saved_classifier(tmp_path_factory):
     ],
 )
 def test_crafted_classifier_metadata_is_rejected(tmp_path, saved_classifier, edit, words):
-    arrays, meta = saved_classifier
+    with pytest.raises(ValueError, match=words):
+        perceptrons.load(save_edited(tmp_path, saved_classifier, edit))
+
+
+def save_edited(tmp_path, saved, edit):
+    """A model file of ``saved``'s arrays (``(arrays, meta)`` of a real save) with ``edit(meta)`` applied."""
+    arrays, meta = saved
     meta = json.loads(json.dumps(meta))
     edit(meta)
-    p = tmp_path / "c.npz"
+    p = tmp_path / "edited.npz"
     model_files.save_arrays(p, arrays, {k: v for k, v in meta.items() if k not in ("format", "version")})
-    with pytest.raises(ValueError, match=words):
-        perceptrons.load(p)
+    return p
 
 
 def _cli(*args, stdin=None, stdout=subprocess.PIPE, cwd=None):

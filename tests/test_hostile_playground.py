@@ -64,6 +64,18 @@ async def _reply(ws, kind, timeout=30):
             return m
 
 
+async def _big_and_small(http, url):
+    """Two tabs: A configured with the largest network (init seed 7), B with the defaults (seed 8)."""
+    a, b = await http.ws_connect(url + "ws"), await http.ws_connect(url + "ws")
+    await _reply(a, "hello")
+    await _reply(b, "hello")
+    await a.send_str(json.dumps({"type": "config", "config": BIG}))
+    await _reply(a, "frame")
+    await b.send_str(json.dumps({"type": "config", "config": {"init_seed": 8}}))
+    await _reply(b, "frame")
+    return a, b
+
+
 def test_another_sessions_job_runs_inside_a_big_epoch(monkeypatch):
     """One worker thread for everybody: a small session's step is served between two slices of a big
     network's epoch, not after the whole epoch (the order of the jobs is the fact checked, no clock)."""
@@ -96,13 +108,7 @@ def test_another_sessions_job_runs_inside_a_big_epoch(monkeypatch):
 
     async def run(url):
         async with ClientSession() as http:
-            a, b = await http.ws_connect(url + "ws"), await http.ws_connect(url + "ws")
-            await _reply(a, "hello")
-            await _reply(b, "hello")
-            await a.send_str(json.dumps({"type": "config", "config": BIG}))
-            await _reply(a, "frame")
-            await b.send_str(json.dumps({"type": "config", "config": {"init_seed": 8}}))
-            await _reply(b, "frame")
+            a, b = await _big_and_small(http, url)
             await a.send_str('{"type": "step"}')
             while not any(e[0] == "A" and e[1] == "slice" for e in log):
                 await asyncio.sleep(0.001)
@@ -158,13 +164,7 @@ def test_another_sessions_job_runs_inside_a_big_frame(monkeypatch):
 
     async def run(url):
         async with ClientSession() as http:
-            a, b = await http.ws_connect(url + "ws"), await http.ws_connect(url + "ws")
-            await _reply(a, "hello")
-            await _reply(b, "hello")
-            await a.send_str(json.dumps({"type": "config", "config": BIG}))
-            await _reply(a, "frame")
-            await b.send_str(json.dumps({"type": "config", "config": {"init_seed": 8}}))
-            await _reply(b, "frame")
+            a, b = await _big_and_small(http, url)
             armed.set()
             log.clear()
             await a.send_str('{"type": "step"}')

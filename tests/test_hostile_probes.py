@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from test_hostile import _cli, _mlp_meta, _npy, _one_error_line, _write_model
+from test_hostile import _cli, _mlp_meta, _npy, _one_error_line, _write_model, save_edited
 
 import perceptrons
 import perceptrons.io as model_files
@@ -108,13 +108,8 @@ def saved_regressor(tmp_path_factory):
     ],
 )
 def test_crafted_regressor_metadata_is_rejected(tmp_path, saved_regressor, edit, words):
-    arrays, meta = saved_regressor
-    meta = json.loads(json.dumps(meta))
-    edit(meta)
-    p = tmp_path / "r.npz"
-    model_files.save_arrays(p, arrays, {k: v for k, v in meta.items() if k not in ("format", "version")})
     with pytest.raises(ValueError, match=words):
-        perceptrons.load(p)
+        perceptrons.load(save_edited(tmp_path, saved_regressor, edit))
 
 
 # -- saving ---------------------------------------------------------------------------------------
