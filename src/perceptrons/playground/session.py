@@ -123,19 +123,21 @@ class ConfigError(ValueError):
     """A configuration the playground refuses; the message says what was expected."""
 
 
+def _shown(v: float) -> str:
+    """A number for an error message: an integer too long to print (past 4,300 digits Python refuses) by its size."""
+    if isinstance(v, float) or abs(v) < 10**15:
+        return f"{v:.6g}"
+    return f"an integer of about {int(abs(v).bit_length() * 0.30103) + 1} digits"
+
+
 def _num(cfg: dict[str, Any], key: str, lo: float, hi: float, integer: bool = False) -> Any:
     v = cfg[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ConfigError(f"{key} must be {'an integer' if integer else 'a number'} in [{lo}, {hi}], got {v!r:.80}.")
-    shown = (
-        f"{v:.6g}"
-        if isinstance(v, float) or abs(v) < 10**15
-        else f"an integer of about {int(abs(v).bit_length() * 0.30103) + 1} digits"
-    )
     if not (isinstance(v, int) or math.isfinite(v)) or not lo <= v <= hi:  # int against float: exact, no overflow
-        raise ConfigError(f"{key} must be in [{lo}, {hi}], got {shown}.")
+        raise ConfigError(f"{key} must be in [{lo}, {hi}], got {_shown(v)}.")
     if integer and isinstance(v, float) and not v.is_integer():
-        raise ConfigError(f"{key} must be an integer in [{lo}, {hi}], got {shown}.")
+        raise ConfigError(f"{key} must be an integer in [{lo}, {hi}], got {_shown(v)}.")
     return int(v) if integer else float(v)
 
 
